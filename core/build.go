@@ -1,0 +1,196 @@
+package core
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/strata-cache/strata/etag"
+	"github.com/strata-cache/strata/headers"
+)
+
+// built is an entry ready to store, and what is still to be written to L2 after the client
+// has its answer.
+type built struct {
+	raw      []byte
+	e        entry
+	key      string
+	ttl      time.Duration
+	vary     []byte // encoded vary record to write at base, if any
+	tags     []string
+	reason   Reason
+	recorded bool
+}
+
+// policy returns the route policy recorded for the request.
+func (x *exchange) policy() headers.Policy {
+	if x.st != nil && x.st.hasPolicy {
+		return x.st.policy
+	}
+	return headers.Policy{}
+}
+
+// build decides whether a complete response is stored and encodes it. h is a header map the
+// cache owns (the snapshot); it is completed in place with the policy's fields, the ETag, the
+// sniffed Content-Type and the safe Vary fields, so the client sees what is stored.
+func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now time.Time, origin time.Duration) (b built) {
+	pol := x.policy()
+	if status < 400 {
+		// The route policy describes the route's representations; error answers are
+		// governed by the negative-caching rules instead.
+		pol.Apply(h)
+	}
+	if x.noStore {
+		b.reason = ReasonNoStore
+		return b
+	}
+	f := decide(status, h, x.auth, c.cfg.Negative, pol.NegTTL(), now)
+	if f.reason != ReasonNone {
+		b.reason = f.reason
+		return b
+	}
+	fields, _ := varyFields(h)
+	// Safe variants: an encoded body varies on Accept-Encoding, and a CORS answer for one
+	// origin varies on Origin, even when the handler forgot to say so.
+	addVary := func(name string) {
+		if !slices.Contains(fields, name) {
+			fields = append(fields, name)
+			headers.MergeVary(h, name)
+		}
+	}
+	if len(h["Content-Encoding"]) > 0 {
+		addVary("Accept-Encoding")
+	}
+	if o := h.Get("Access-Control-Allow-Origin"); o != "" && o != "*" {
+		addVary("Origin")
+	}
+	slices.Sort(fields)
+
+	if len(body) > 0 && len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = []string{http.DetectContentType(body)} // what net/http would send
+	}
+	if !c.cfg.DisableAutoETag && h.Get("Etag") == "" && status == http.StatusOK {
+		h["Etag"] = []string{etag.Strong(body)}
+	}
+
+	// Variant selection (RFC 9111 §4.1) and the per-URL cap.
+	variant := uint64(0)
+	key := x.base
+	if len(fields) > 0 {
+		variant = variantHash(fields, x.r.Header)
+		rec := varyRecord{fields: fields}
+		if x.vrec != nil && slices.Equal(x.vrec.fields, fields) {
+			rec.variants = slices.Clone(x.vrec.variants)
+		}
+		if !rec.has(variant) {
+			if len(rec.variants) >= c.cfg.MaxVariants {
+				b.reason = ReasonVariants
+				return b
+			}
+			rec.variants = append(rec.variants, variant)
+		}
+		b.vary = rec.encode(nil)
+		key = string(c.variantKey(nil, x.k, variant))
+	}
+
+	e := entry{
+		status:    status,
+		storedAt:  now.UnixNano(),
+		initAge:   int64(f.initAge),
+		fresh:     int64(f.fresh),
+		swr:       int64(f.swr),
+		sie:       int64(f.sie),
+		recompute: int64(origin),
+		variant:   variant,
+		etag:      h.Get("Etag"),
+	}
+	if f.noStale {
+		e.flags |= flagNoStale
+	}
+	if f.negative {
+		e.flags |= flagNegative
+	}
+	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+		e.lastMod = lm.Unix()
+	}
+	e.route = x.route()
+	e.tags = pol.TagsFor(x.r)
+	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Surrogate-Key"])...)
+	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Cache-Tag"])...)
+	slices.Sort(e.tags)
+	e.tags = slices.Compact(e.tags)
+	e.fields = fieldsFrom(h, f.strip)
+	e.body = body
+
+	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
+	if c.cfg.Jitter > 0 {
+		life += time.Duration(float64(life) * c.cfg.Jitter * c.cfg.Rand())
+	}
+	if life < time.Second {
+		life = time.Second
+	}
+	e.expires = now.Add(life).UnixNano()
+	b.raw = e.encode(make([]byte, 0, e.size()))
+	if decodeEntry(b.raw, &b.e) != nil { // b.e aliases raw, which outlives the recorder's buffer
+		b.reason = ReasonStatus
+		b.raw = nil
+		return b
+	}
+	b.key, b.ttl, b.tags = key, life, b.e.tags
+	c.stripTags(h)
+	return b
+}
+
+// save writes a built entry to L1 now; L2, the vary record and the tag index follow in
+// saveShared, after the client has its answer.
+func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
+	c.l1Set(ctx, b.key, b.raw, b.ttl)
+	if b.vary != nil {
+		c.l1Set(ctx, x.base, b.vary, b.ttl)
+	}
+	if c.l2 == nil {
+		c.tags.add(b.tags, b.key, b.e.expires, b.e.storedAt)
+	}
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Store(b.e.route, "", true)
+	}
+}
+
+func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
+	if c.l2 == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	c.l2Set(ctx, b.key, b.raw, b.ttl)
+	if b.vary != nil {
+		c.l2Set(ctx, x.base, b.vary, b.ttl)
+	}
+	if len(b.tags) > 0 {
+		// The tag sets outlive their entries a little, so a purge always finds them.
+		if err := c.l2.TagAdd(ctx, b.tags, b.key, b.ttl+time.Minute); err != nil {
+			c.storeErr("l2", "tag", err)
+		}
+	}
+}
+
+// freshen merges a 304's fields into the stale entry (RFC 9111 §4.3.4: replace the stored
+// fields with those in the 304, except the ones that describe the body) and rebuilds it.
+func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin time.Duration) built {
+	old := x.stale
+	h := make(http.Header, len(old.fields)+4)
+	for _, f := range old.fields {
+		h[f.name] = append(h[f.name], f.value)
+	}
+	for k, v := range snap {
+		switch k {
+		case "Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding":
+			continue
+		}
+		h[k] = v
+	}
+	return c.build(x, old.status, h, old.body, now, origin)
+}
+
+func joinTags(tags []string) string { return strings.Join(tags, " ") }

@@ -1,0 +1,193 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/strata-cache/strata/negative"
+)
+
+// Config configures a Cache. The zero value is a working L1-only cache with safe defaults;
+// every field's comment ends with its default. Durations and sizes that are negative disable
+// the feature where the comment says so.
+type Config struct {
+	// Name is the cache name in the Cache-Status header (RFC 9211). Default "strata".
+	Name string
+
+	// Namespace prefixes every store key, so several caches can share one Redis.
+	// Default "strata".
+	Namespace string
+
+	// L1MaxBytes bounds the in-process L1 (bigcache). Default 64 MiB.
+	L1MaxBytes int
+	// DisableL1 turns the in-process tier off (every lookup goes to L2). Default false.
+	DisableL1 bool
+
+	// Redis turns the shared L2 tier on. The client is owned by the caller: Close does not
+	// close it. Single node, Sentinel (failover) and Cluster clients all work. Default nil (L1 only).
+	Redis redis.UniversalClient
+	// RedisURL builds a client when Redis is nil ("redis://host:port/db"). The cache owns and
+	// closes it. Default "" (no L2).
+	RedisURL string
+	// RedisTimeout bounds every Redis call; a call that takes longer counts as a failure.
+	// Default 50ms.
+	RedisTimeout time.Duration
+	// BreakerFailures is the number of consecutive Redis failures that open the circuit
+	// breaker; while open, the cache uses L1 and the origin only. Default 5.
+	BreakerFailures int
+	// BreakerCooldown is how long the breaker stays open before one probe call. Default 2s.
+	BreakerCooldown time.Duration
+
+	// MaxBodyBytes is the largest body stored; a larger response streams through unstored.
+	// Default 1 MiB.
+	MaxBodyBytes int
+	// MaxVariants caps the Vary variants stored per URL; past it the new variant is served
+	// but not stored. Default 16.
+	MaxVariants int
+	// IgnoreQuery lists query parameters left out of every key (e.g. "utm_source").
+	// Default none.
+	IgnoreQuery []string
+	// TrustForwardedHost keys on X-Forwarded-Host instead of Host. Only enable it behind a
+	// proxy that sets the header. Default false.
+	TrustForwardedHost bool
+
+	// HonorRequestNoCache makes a client's "Cache-Control: no-cache" or "max-age=0" send the
+	// request to the origin (RFC 9111 §5.2.1). Like Varnish and nginx, the default ignores
+	// them, so clients cannot force origin load. Default false.
+	HonorRequestNoCache bool
+
+	// Negative configures caching of error answers (404, 410, …). Default: negative.Rules{}.
+	Negative negative.Rules
+
+	// AutoETag adds a strong ETag to stored responses that have none, so clients can
+	// revalidate with If-None-Match. Default true; set DisableAutoETag to turn it off.
+	DisableAutoETag bool
+	// ETagUncached also adds an ETag, and answers 304 to a matching conditional request, for
+	// GET responses the cache does not store (private pages). Default false.
+	ETagUncached bool
+
+	// LockWait bounds how long a request waits for another request (in this process or, with
+	// Redis, on another instance) that is filling the same key; then it runs the handler
+	// itself. Default 3s.
+	LockWait time.Duration
+	// LockTTL is the lifetime of the fleet-wide Redis lock; it is refreshed while the handler
+	// runs. Default 10s.
+	LockTTL time.Duration
+	// HitForMiss remembers a key whose response was not storable, so later requests for it
+	// skip the coalescing queue (Varnish's hit-for-miss). Default 10s; negative disables.
+	HitForMiss time.Duration
+	// RevalidateTimeout bounds a background revalidation (stale-while-revalidate, early
+	// refresh). Default 10s.
+	RevalidateTimeout time.Duration
+
+	// Beta scales probabilistic early refresh (XFetch): a hit refreshes early when
+	// now - recompute*Beta*ln(rand) >= expiry. Default 1; negative disables.
+	Beta float64
+	// Jitter spreads tier expiry by up to this fraction of the TTL, so keys stored together
+	// do not expire together. Default 0.05; negative disables.
+	Jitter float64
+
+	// ForwardSurrogateKey passes Surrogate-Key / Cache-Tag response headers on to the client
+	// (a CDN). By default they are stripped after being indexed. Default false.
+	ForwardSurrogateKey bool
+	// Debug adds the key parameter to Cache-Status. Default false.
+	Debug bool
+
+	// Purger is called on every purge, to purge a CDN too. Default nil.
+	Purger Purger
+	// Observer receives an event per request, for metrics. Default nil.
+	Observer Observer
+	// Logger receives errors (rate-limited) and, at debug level, decisions. Default: discard.
+	Logger *slog.Logger
+
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+	// Rand returns a float in [0,1). Default math/rand/v2.Float64.
+	Rand func() float64
+}
+
+// validate fills defaults into a copy of the caller's Config.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Name == "" {
+		cfg.Name = "strata"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "strata"
+	}
+	for _, ch := range cfg.Namespace {
+		if ch == '{' || ch == '}' || ch == ' ' {
+			return cfg, fmt.Errorf("core: Namespace %q must not contain braces or spaces", cfg.Namespace)
+		}
+	}
+	if cfg.L1MaxBytes == 0 {
+		cfg.L1MaxBytes = 64 << 20
+	}
+	if cfg.L1MaxBytes < 0 {
+		return cfg, errors.New("core: L1MaxBytes must not be negative (use DisableL1)")
+	}
+	if cfg.RedisTimeout == 0 {
+		cfg.RedisTimeout = 50 * time.Millisecond
+	}
+	if cfg.BreakerFailures == 0 {
+		cfg.BreakerFailures = 5
+	}
+	if cfg.BreakerCooldown == 0 {
+		cfg.BreakerCooldown = 2 * time.Second
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return cfg, errors.New("core: MaxBodyBytes must not be negative")
+	}
+	if cfg.MaxVariants == 0 {
+		cfg.MaxVariants = 16
+	}
+	if cfg.MaxVariants < 0 {
+		return cfg, errors.New("core: MaxVariants must not be negative")
+	}
+	if cfg.LockWait == 0 {
+		cfg.LockWait = 3 * time.Second
+	}
+	if cfg.LockTTL == 0 {
+		cfg.LockTTL = 10 * time.Second
+	}
+	if cfg.HitForMiss == 0 {
+		cfg.HitForMiss = 10 * time.Second
+	}
+	if cfg.RevalidateTimeout == 0 {
+		cfg.RevalidateTimeout = 10 * time.Second
+	}
+	if cfg.Beta == 0 {
+		cfg.Beta = 1
+	}
+	if cfg.Jitter == 0 {
+		cfg.Jitter = 0.05
+	}
+	if cfg.Jitter > 0.5 {
+		return cfg, errors.New("core: Jitter must be at most 0.5")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if cfg.DisableL1 && cfg.Redis == nil && cfg.RedisURL == "" {
+		return cfg, errors.New("core: DisableL1 needs a Redis L2")
+	}
+	neg, err := cfg.Negative.Validate()
+	if err != nil {
+		return cfg, fmt.Errorf("core: %w", err)
+	}
+	cfg.Negative = neg
+	return cfg, nil
+}

@@ -1,0 +1,325 @@
+package core
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"time"
+	"unsafe"
+)
+
+// The stored entry is a compact, versioned binary record (DESIGN: "Stored entry").
+// Layout (all integers little endian, strings as uvarint length + bytes):
+//
+//	kind      byte   kindEntry or kindVary
+//	version   byte   entryVersion
+//	status    uint16
+//	flags     byte
+//	storedAt  int64  unix nanos when the response was received (RFC 9111 §4.2.3 response_time)
+//	initAge   int64  corrected_initial_age in nanos (§4.2.3)
+//	fresh     int64  freshness_lifetime in nanos (§4.2.1)
+//	swr       int64  stale-while-revalidate window in nanos (RFC 5861 §3)
+//	sie       int64  stale-if-error window in nanos (RFC 5861 §4)
+//	expires   int64  unix nanos when the tiers drop the entry (freshness + stale windows + jitter)
+//	recompute int64  nanos the origin took to produce it (XFetch delta)
+//	lastMod   int64  Last-Modified as unix seconds, 0 = none
+//	variant   uint64 the variant hash this entry was stored under (0 = no Vary)
+//	etag      string
+//	route     string route pattern that produced it (metrics label)
+//	nTags     uvarint, then tags
+//	nFields   uvarint, then name, value pairs in the order the handler wrote them
+//	body      the rest
+//
+// A vary record (kindVary) holds the Vary field names of a URL and the variant hashes stored:
+//
+//	kind, version, nFields, names..., nVariants, uint64 variants...
+const (
+	kindEntry    byte = 'E'
+	kindVary     byte = 'V'
+	entryVersion byte = 1
+)
+
+const (
+	flagNoStale  byte = 1 << iota // must-revalidate / proxy-revalidate: never serve stale (RFC 9111 §5.2.2.2, §5.2.2.8)
+	flagNegative                  // stored under a negative-caching rule
+)
+
+var errCorrupt = errors.New("core: corrupt or unknown cache entry")
+
+// entry is a decoded stored response. Strings and the body alias the buffer they were decoded
+// from, which the store hands over to us (copy on read), so decoding allocates only the field slice.
+type entry struct {
+	status    int
+	flags     byte
+	storedAt  int64
+	initAge   int64
+	fresh     int64
+	swr       int64
+	sie       int64
+	expires   int64
+	recompute int64
+	lastMod   int64
+	variant   uint64
+	etag      string
+	route     string
+	tags      []string
+	fields    []field
+	body      []byte
+}
+
+type field struct{ name, value string }
+
+// age is the current_age of RFC 9111 §4.2.3: corrected initial age plus resident time.
+func (e *entry) age(now int64) time.Duration {
+	a := e.initAge + (now - e.storedAt)
+	if a < 0 {
+		a = 0
+	}
+	return time.Duration(a)
+}
+
+// ttl is freshness_lifetime - current_age (§4.2): negative once stale.
+func (e *entry) ttl(now int64) time.Duration { return time.Duration(e.fresh) - e.age(now) }
+
+func (e *entry) negative() bool { return e.flags&flagNegative != 0 }
+func (e *entry) noStale() bool  { return e.flags&flagNoStale != 0 }
+
+func (e *entry) header(name string) string {
+	for i := range e.fields {
+		if e.fields[i].name == name {
+			return e.fields[i].value
+		}
+	}
+	return ""
+}
+
+// size returns an upper bound of the encoded length.
+func (e *entry) size() int {
+	n := 2 + 2 + 1 + 8*10 + 8 + 10*4 + len(e.etag) + len(e.route)
+	for _, t := range e.tags {
+		n += 5 + len(t)
+	}
+	for _, f := range e.fields {
+		n += 10 + len(f.name) + len(f.value)
+	}
+	return n + len(e.body)
+}
+
+func (e *entry) encode(dst []byte) []byte {
+	dst = append(dst, kindEntry, entryVersion)
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(e.status))
+	dst = append(dst, e.flags)
+	for _, v := range [...]int64{e.storedAt, e.initAge, e.fresh, e.swr, e.sie, e.expires, e.recompute, e.lastMod} {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, e.variant)
+	dst = appendString(dst, e.etag)
+	dst = appendString(dst, e.route)
+	dst = binary.AppendUvarint(dst, uint64(len(e.tags)))
+	for _, t := range e.tags {
+		dst = appendString(dst, t)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.fields)))
+	for _, f := range e.fields {
+		dst = appendString(dst, f.name)
+		dst = appendString(dst, f.value)
+	}
+	return append(dst, e.body...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decoder reads the encoding; any short or malformed input sets err and yields zero values,
+// so a corrupt value becomes a miss, never a panic.
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) u64() uint64 {
+	if len(d.b) < 8 {
+		d.err = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uvarint(limit int) int {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || v > uint64(limit) {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return int(v)
+}
+
+// str returns a string aliasing the buffer (never mutated after decoding).
+func (d *decoder) str() string {
+	n := d.uvarint(len(d.b))
+	if d.err || n == 0 {
+		return ""
+	}
+	s := unsafe.String(&d.b[0], n)
+	d.b = d.b[n:]
+	return s
+}
+
+func decodeEntry(b []byte, e *entry) error {
+	if len(b) < 5 || b[0] != kindEntry || b[1] != entryVersion {
+		return errCorrupt
+	}
+	e.status = int(binary.LittleEndian.Uint16(b[2:]))
+	e.flags = b[4]
+	d := decoder{b: b[5:]}
+	e.storedAt = int64(d.u64())
+	e.initAge = int64(d.u64())
+	e.fresh = int64(d.u64())
+	e.swr = int64(d.u64())
+	e.sie = int64(d.u64())
+	e.expires = int64(d.u64())
+	e.recompute = int64(d.u64())
+	e.lastMod = int64(d.u64())
+	e.variant = d.u64()
+	e.etag = d.str()
+	e.route = d.str()
+	nt := d.uvarint(len(d.b))
+	if nt > 0 && !d.err {
+		e.tags = make([]string, nt)
+		for i := range e.tags {
+			e.tags[i] = d.str()
+		}
+	}
+	nf := d.uvarint(len(d.b) / 2)
+	if d.err {
+		return errCorrupt
+	}
+	if nf > 0 {
+		e.fields = make([]field, nf)
+		for i := range e.fields {
+			e.fields[i].name = d.str()
+			e.fields[i].value = d.str()
+		}
+	}
+	if d.err || e.status < 100 || e.status > 999 {
+		return errCorrupt
+	}
+	e.body = d.b
+	return nil
+}
+
+// varyRecord is stored under the URL's primary key when its response varies.
+type varyRecord struct {
+	fields   []string // canonical request header names
+	variants []uint64
+}
+
+func (v *varyRecord) encode(dst []byte) []byte {
+	dst = append(dst, kindVary, entryVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(v.fields)))
+	for _, f := range v.fields {
+		dst = appendString(dst, f)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(v.variants)))
+	for _, h := range v.variants {
+		dst = binary.LittleEndian.AppendUint64(dst, h)
+	}
+	return dst
+}
+
+func decodeVary(b []byte, v *varyRecord) error {
+	if len(b) < 2 || b[0] != kindVary || b[1] != entryVersion {
+		return errCorrupt
+	}
+	d := decoder{b: b[2:]}
+	n := d.uvarint(len(d.b))
+	if d.err {
+		return errCorrupt
+	}
+	v.fields = make([]string, 0, n)
+	for range n {
+		v.fields = append(v.fields, d.str())
+	}
+	m := d.uvarint(len(d.b) / 8)
+	if d.err {
+		return errCorrupt
+	}
+	v.variants = make([]uint64, 0, m)
+	for range m {
+		v.variants = append(v.variants, d.u64())
+	}
+	if d.err {
+		return errCorrupt
+	}
+	return nil
+}
+
+func (v *varyRecord) has(h uint64) bool {
+	for _, x := range v.variants {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// hopByHop lists the fields that are never stored (RFC 9110 §7.6.1), plus fields the cache
+// computes itself on every answer (Age, §5.1; Cache-Status, RFC 9211) and the tag headers
+// that are kept in the entry instead.
+var hopByHop = map[string]bool{
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Proxy-Connection":    true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+	"Age":                 true,
+	"Cache-Status":        true,
+	"Content-Length":      true,
+	"Surrogate-Key":       true,
+	"Cache-Tag":           true,
+	"Surrogate-Control":   true,
+}
+
+// fieldsFrom snapshots a header map into stored fields, dropping hop-by-hop fields, the fields
+// named by Connection (RFC 9110 §7.6.1), and those in strip (qualified private / no-cache,
+// RFC 9111 §5.2.2.4 and §5.2.2.7).
+func fieldsFrom(h http.Header, strip []string) []field {
+	var conn []string
+	for _, v := range h["Connection"] {
+		conn = appendTokens(conn, v)
+	}
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	out := make([]field, 0, n)
+	for name, vs := range h {
+		if hopByHop[name] || containsFold(conn, name) || containsFold(strip, name) {
+			continue
+		}
+		for _, v := range vs {
+			out = append(out, field{name, v})
+		}
+	}
+	sortFields(out)
+	return out
+}
+
+// sortFields orders fields by name (stable within a name), so encodings are deterministic and
+// repeated lines of one field stay in their original order.
+func sortFields(f []field) {
+	for i := 1; i < len(f); i++ {
+		for j := i; j > 0 && f[j].name < f[j-1].name; j-- {
+			f[j], f[j-1] = f[j-1], f[j]
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package core
+
+import (
+	"sync"
+)
+
+// fillResult is what a fill leader hands to the requests that waited for it.
+type fillResult struct {
+	raw         []byte // the stored entry, read-only; nil when nothing was stored
+	variant     uint64 // the variant the entry was stored under
+	uncacheable bool   // the response was not storable: waiters run the handler themselves
+	stale       bool   // raw is a stale entry served under stale-if-error
+	fwdStatus   int    // the status the handler answered (for stale-if-error)
+	failed      bool   // the leader panicked or its client left: a waiter takes over
+}
+
+// call is one fill in progress.
+type call struct {
+	done chan struct{}
+	res  fillResult
+}
+
+// flights coalesces concurrent fills of one key in this process (like singleflight, but the
+// leader writes its own response while the waiters get the stored result, and a failed leader
+// hands over instead of failing everyone).
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*call
+}
+
+// join returns the call in progress for key, or starts one with the caller as leader.
+func (f *flights) join(key string) (*call, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.m[key]; ok {
+		return c, false
+	}
+	if f.m == nil {
+		f.m = make(map[string]*call)
+	}
+	c := &call{done: make(chan struct{})}
+	f.m[key] = c
+	return c, true
+}
+
+// tryLead starts a call only when none is in progress (background refreshes never wait).
+func (f *flights) tryLead(key string) (*call, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.m[key]; ok {
+		return nil, false
+	}
+	if f.m == nil {
+		f.m = make(map[string]*call)
+	}
+	c := &call{done: make(chan struct{})}
+	f.m[key] = c
+	return c, true
+}
+
+func (f *flights) inFlight(key string) bool {
+	f.mu.Lock()
+	_, ok := f.m[key]
+	f.mu.Unlock()
+	return ok
+}
+
+// finish publishes the result and wakes the waiters. It is idempotent.
+func (f *flights) finish(key string, c *call, res fillResult) {
+	f.mu.Lock()
+	if f.m[key] == c {
+		delete(f.m, key)
+	} else {
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	c.res = res
+	close(c.done)
+}
+
+// marks remembers keys until a deadline: hit-for-miss (keys whose responses were not storable).
+// It is bounded: when full, it starts over.
+type marks struct {
+	mu  sync.Mutex
+	m   map[string]int64
+	max int
+}
+
+func (m *marks) set(key string, until int64) {
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= m.max {
+		m.m = make(map[string]int64)
+	}
+	m.m[key] = until
+	m.mu.Unlock()
+}
+
+func (m *marks) has(key string, now int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.m[key]
+	if ok && now >= until {
+		delete(m.m, key)
+		return false
+	}
+	return ok
+}
+
+func (m *marks) del(key string) {
+	m.mu.Lock()
+	delete(m.m, key)
+	m.mu.Unlock()
+}
+
+// tagIndex maps surrogate keys to the L1 keys stored under them, for caches without Redis
+// (with Redis, the index lives there). Entries past their expiry are swept as it grows.
+type tagIndex struct {
+	mu    sync.Mutex
+	m     map[string]map[string]int64
+	n     int
+	sweep int
+}
+
+func (t *tagIndex) add(tags []string, key string, exp, now int64) {
+	if len(tags) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]map[string]int64)
+		t.sweep = 1 << 16
+	}
+	for _, tag := range tags {
+		s := t.m[tag]
+		if s == nil {
+			s = make(map[string]int64)
+			t.m[tag] = s
+		}
+		if _, ok := s[key]; !ok {
+			t.n++
+		}
+		s[key] = exp
+	}
+	if t.n > t.sweep {
+		for tag, s := range t.m {
+			for k, e := range s {
+				if e <= now {
+					delete(s, k)
+					t.n--
+				}
+			}
+			if len(s) == 0 {
+				delete(t.m, tag)
+			}
+		}
+		t.sweep = max(1<<16, 2*t.n)
+	}
+}
+
+func (t *tagIndex) purge(tags []string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, tag := range tags {
+		for k := range t.m[tag] {
+			out = append(out, k)
+		}
+		t.n -= len(t.m[tag])
+		delete(t.m, tag)
+	}
+	return out
+}
+
+func (t *tagIndex) reset() {
+	t.mu.Lock()
+	t.m, t.n = nil, 0
+	t.mu.Unlock()
+}

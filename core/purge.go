@@ -1,0 +1,223 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strata-cache/strata/store"
+)
+
+// serveUnsafe passes a request with another method through. A 2xx or 3xx answer to an unsafe
+// method invalidates the target URI and the same-origin Location and Content-Location URIs
+// (RFC 9111 §4.4) before the status goes out, so the client's next request cannot see the old
+// entry.
+func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	w.Header().Set("Cache-Status", c.cfg.Name+"; fwd=method")
+	if isSafe(r.Method) {
+		next.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w, onStatus: func(code int, h http.Header) {
+		if code >= 200 && code < 400 {
+			c.invalidate(r, h)
+		}
+	}}
+	next.ServeHTTP(sw, r)
+	if sw.status == 0 {
+		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
+	}
+}
+
+// invalidate implements RFC 9111 §4.4.
+func (c *Cache) invalidate(r *http.Request, h http.Header) {
+	ctx := context.WithoutCancel(r.Context())
+	host := c.requestHost(r)
+	c.purgeKey(ctx, host, r.URL.EscapedPath(), r.URL.RawQuery)
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		v := h.Get(name)
+		if v == "" {
+			continue
+		}
+		u, err := r.URL.Parse(v)
+		if err != nil {
+			continue
+		}
+		// §4.4: only when the URI has the same origin (host), to stop denial-of-service attacks.
+		if u.Host != "" && !strings.EqualFold(u.Host, host) {
+			continue
+		}
+		c.purgeKey(ctx, host, u.EscapedPath(), u.RawQuery)
+	}
+}
+
+func (c *Cache) requestHost(r *http.Request) string {
+	if c.cfg.TrustForwardedHost {
+		if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+			return fh
+		}
+	}
+	if r.Host != "" {
+		return r.Host
+	}
+	return r.URL.Host
+}
+
+// Purge removes every stored variant of an absolute URL ("https://host/path?query") from all
+// tiers and, through the invalidation channel, from every instance's L1, then tells the
+// Purger. It returns the number of entries removed.
+func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return 0, fmt.Errorf("core: purge %q: %w", rawURL, err)
+	}
+	if u.Host == "" {
+		return 0, fmt.Errorf("core: purge %q: the URL must be absolute (scheme and host)", rawURL)
+	}
+	n := c.purgeKey(ctx, u.Host, u.EscapedPath(), u.RawQuery)
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Purge("url", n)
+	}
+	if c.cfg.Purger != nil {
+		if err := c.cfg.Purger.PurgeURLs(ctx, []string{rawURL}); err != nil {
+			c.logErr("purger", "url", err)
+			return n, fmt.Errorf("core: purger: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// purgeKey removes a URL's base key and its variants; it returns how many entries it removed.
+func (c *Cache) purgeKey(ctx context.Context, host, path, query string) int {
+	r := http.Request{Host: host, URL: &url.URL{Path: path, RawPath: path, RawQuery: query}}
+	if p, err := url.PathUnescape(path); err == nil {
+		r.URL.Path = p
+	}
+	k := keys{hash: hashBytes(c.primaryOf(nil, host, r.URL.EscapedPath(), query, nil)), gen: c.gen.Load()}
+	base := string(c.base(nil, k))
+	c.hfm.del(base)
+	keys := []string{base}
+	found := 0
+	raw, _, err := c.get(ctx, base)
+	if err == nil && len(raw) > 0 {
+		if raw[0] == kindVary {
+			var v varyRecord
+			if decodeVary(raw, &v) == nil {
+				for _, h := range v.variants {
+					keys = append(keys, string(c.variantKey(nil, k, h)))
+				}
+				found = len(v.variants)
+			}
+		} else {
+			found = 1
+		}
+	}
+	c.l1DeleteURL(ctx, base)
+	c.l1Delete(ctx, keys...)
+	if c.l2 != nil {
+		if err := c.l2.Delete(ctx, keys...); err != nil {
+			c.storeErr("l2", "delete", err)
+		}
+		c.publish(ctx, "U"+base)
+	}
+	return found
+}
+
+// PurgeTags removes every entry stored under any of the tags (surrogate keys), on every
+// instance, without scanning the keyspace: the tag index names the keys. It returns the number
+// of entries removed.
+func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
+	var keys []string
+	var err error
+	if c.l2 != nil {
+		keys, err = c.l2.TagPurge(ctx, tags...)
+		if err != nil {
+			c.storeErr("l2", "tag", err)
+			err = fmt.Errorf("core: purge tags: %w", err)
+		}
+		if len(keys) > 0 {
+			if derr := c.l2.Delete(ctx, keys...); derr != nil {
+				c.storeErr("l2", "delete", derr)
+			}
+			c.publish(ctx, "K"+strings.Join(keys, "\n"))
+		}
+	}
+	keys = append(keys, c.tags.purge(tags)...)
+	c.l1Delete(ctx, keys...)
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Purge("tag", len(keys))
+	}
+	if c.cfg.Purger != nil {
+		if perr := c.cfg.Purger.PurgeTags(ctx, tags); perr != nil {
+			c.logErr("purger", "tag", perr)
+			err = errors.Join(err, fmt.Errorf("core: purger: %w", perr))
+		}
+	}
+	return len(keys), err
+}
+
+// PurgeAll makes every stored entry unreachable at once by moving to a new namespace
+// generation; old entries expire on their own. Nothing is scanned.
+func (c *Cache) PurgeAll(ctx context.Context) error {
+	var err error
+	if c.l2 != nil {
+		n, ierr := c.l2.Incr(ctx, c.genKey())
+		if ierr == nil {
+			// Never move backwards: a generation bumped locally while Redis was down stays.
+			if uint64(n) <= c.gen.Load() {
+				n = int64(c.gen.Load() + 1)
+			}
+			c.setGen(uint64(n))
+			c.publish(ctx, "G"+strconv.FormatInt(n, 10))
+		} else {
+			c.gen.Add(1)
+			err = fmt.Errorf("core: purge all: %w", ierr)
+		}
+	} else {
+		c.gen.Add(1)
+	}
+	c.tags.reset()
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Purge("all", 0)
+	}
+	if c.cfg.Purger != nil {
+		if perr := c.cfg.Purger.PurgeAll(ctx); perr != nil {
+			err = errors.Join(err, fmt.Errorf("core: purger: %w", perr))
+		}
+	}
+	return err
+}
+
+func (c *Cache) publish(ctx context.Context, msg string) {
+	if err := c.l2.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil && !errors.Is(err, store.ErrUnavailable) {
+		c.storeErr("l2", "publish", err)
+	}
+}
+
+// revalidateAfter refreshes an entry once the client has its answer: the response is flushed
+// first, then the handler runs on this goroutine with a context detached from the client and
+// bounded by RevalidateTimeout (RFC 5861 §3 "asynchronously"). Running it here, rather than on
+// a new goroutine, keeps request-scoped state that routers pool (chi's route context, gin's
+// Context) valid, and costs no goroutine per request. Concurrent refreshes of one key are
+// coalesced: only the first runs.
+func (c *Cache) revalidateAfter(x *exchange, e *entry, raw []byte) {
+	cl, ok := c.flights.tryLead(x.lk)
+	if !ok {
+		return
+	}
+	_ = http.NewResponseController(x.w).Flush()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.r.Context()), c.cfg.RevalidateTimeout)
+	defer cancel()
+	bg := *x
+	bg.w = nil
+	bg.r = x.r.WithContext(ctx)
+	bg.stale, bg.staleRaw = e, raw
+	bg.fwd = "stale"
+	bg.start = time.Now()
+	c.lead(&bg, cl)
+}

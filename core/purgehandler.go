@@ -1,0 +1,72 @@
+package core
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// PurgeHandler returns an operator endpoint for purges, to mount at any path:
+//
+//	POST ?url=/products/1      purge a URL (a relative URL uses the request's host)
+//	POST ?tag=product:1&tag=…  purge tags
+//	POST ?all=1                purge everything
+//
+// It needs "Authorization: Bearer <token>" (compared in constant time): 401 without one, 403
+// with a wrong one. An empty token disables the endpoint (every request gets 403). It answers
+// 200 with {"purged": n} and never caches its answers.
+func (c *Cache) PurgeHandler(token string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON := func(status int, v any) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(v)
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSON(http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+			return
+		}
+		auth := r.Header.Get("Authorization")
+		given, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || given == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="strata-purge"`)
+			writeJSON(http.StatusUnauthorized, map[string]string{"error": "bearer token required"})
+			return
+		}
+		if token == "" || subtle.ConstantTimeCompare([]byte(given), []byte(token)) != 1 {
+			writeJSON(http.StatusForbidden, map[string]string{"error": "invalid token"})
+			return
+		}
+		q := r.URL.Query()
+		n := 0
+		var err error
+		switch {
+		case q.Get("all") != "":
+			err = c.PurgeAll(r.Context())
+		case len(q["tag"]) > 0:
+			n, err = c.PurgeTags(r.Context(), q["tag"]...)
+		case q.Get("url") != "":
+			u, perr := url.Parse(q.Get("url"))
+			if perr != nil {
+				writeJSON(http.StatusBadRequest, map[string]string{"error": "bad url"})
+				return
+			}
+			if u.Host == "" {
+				u.Scheme, u.Host = "http", c.requestHost(r)
+			}
+			n, err = c.Purge(r.Context(), u.String())
+		default:
+			writeJSON(http.StatusBadRequest, map[string]string{"error": "give url=, tag= or all=1"})
+			return
+		}
+		resp := map[string]any{"purged": n}
+		if err != nil {
+			resp["error"] = err.Error() // the local purge happened; a tier or the CDN hook failed
+		}
+		writeJSON(http.StatusOK, resp)
+	})
+}

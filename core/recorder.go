@@ -1,0 +1,215 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// recorder is the one writer wrapper of the cache. It buffers what the handler writes, up to a
+// limit, so the cache can decide storability and add its own fields before anything reaches
+// the client. Past the limit, or on Flush or Hijack, it switches to streaming: what was
+// buffered and everything after goes straight to the client, and nothing is stored.
+//
+// Header() is the client's own header map (no copy on the common path); the header is
+// snapshotted when the status is written, and that snapshot is what gets stored.
+type recorder struct {
+	w       http.ResponseWriter // the client; nil for a background revalidation
+	header  http.Header
+	status  int
+	snap    http.Header
+	buf     []byte
+	limit   int
+	stream  bool // switched to streaming
+	hijack  bool
+	discard bool // background: over the limit, drop the rest
+	reason  Reason
+	// beforeStream runs once, before the headers go to the client in streaming mode.
+	beforeStream func(h http.Header)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+func newRecorder(w http.ResponseWriter, limit int) *recorder {
+	rec := &recorder{w: w, limit: limit}
+	if w != nil {
+		rec.header = w.Header()
+	} else {
+		rec.header = make(http.Header)
+	}
+	bp := bufPool.Get().(*[]byte)
+	rec.buf = (*bp)[:0]
+	return rec
+}
+
+// release returns the buffer to the pool; the recorder must not be used after.
+func (rec *recorder) release() {
+	if cap(rec.buf) <= 1<<20 {
+		b := rec.buf[:0]
+		bufPool.Put(&b)
+	}
+	rec.buf = nil
+}
+
+func (rec *recorder) Header() http.Header { return rec.header }
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status != 0 || rec.hijack {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		// Informational answers (103 Early Hints) go straight to the client, never stored.
+		if rec.w != nil {
+			rec.w.WriteHeader(code)
+		}
+		return
+	}
+	rec.status = code
+	rec.snap = rec.header.Clone()
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.hijack {
+		return 0, http.ErrHijacked
+	}
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	if rec.stream {
+		return rec.w.Write(p)
+	}
+	if rec.discard {
+		return len(p), nil
+	}
+	if len(rec.buf)+len(p) > rec.limit {
+		rec.reason = ReasonTooLarge
+		if err := rec.startStream(); err != nil {
+			return 0, err
+		}
+		if rec.discard {
+			return len(p), nil
+		}
+		return rec.w.Write(p)
+	}
+	rec.buf = append(rec.buf, p...)
+	return len(p), nil
+}
+
+// WriteString avoids a conversion for handlers that use io.WriteString.
+func (rec *recorder) WriteString(s string) (int, error) {
+	if !rec.stream && !rec.hijack && !rec.discard && rec.status != 0 && len(rec.buf)+len(s) <= rec.limit {
+		rec.buf = append(rec.buf, s...)
+		return len(s), nil
+	}
+	return rec.Write([]byte(s))
+}
+
+// startStream sends the snapshot and the buffered bytes to the client.
+func (rec *recorder) startStream() error {
+	if rec.w == nil {
+		rec.discard = true
+		return nil
+	}
+	rec.stream = true
+	h := rec.w.Header()
+	if rec.snap != nil {
+		clear(h)
+		for k, v := range rec.snap {
+			h[k] = v
+		}
+	}
+	if rec.beforeStream != nil {
+		rec.beforeStream(h)
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+		rec.status = status
+	}
+	rec.w.WriteHeader(status)
+	if len(rec.buf) > 0 {
+		_, err := rec.w.Write(rec.buf)
+		rec.buf = rec.buf[:0]
+		return err
+	}
+	return nil
+}
+
+// FlushError turns a buffered response into a streamed one (it will not be stored) and
+// flushes the client. http.ResponseController finds it.
+func (rec *recorder) FlushError() error {
+	if rec.hijack {
+		return http.ErrHijacked
+	}
+	if !rec.stream {
+		if rec.reason == "" {
+			rec.reason = ReasonStreamed
+		}
+		if err := rec.startStream(); err != nil {
+			return err
+		}
+		if rec.discard {
+			return nil
+		}
+	}
+	return http.NewResponseController(rec.w).Flush()
+}
+
+func (rec *recorder) Flush() { _ = rec.FlushError() }
+
+// Hijack hands the connection to the handler; the response is then the handler's alone.
+func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if rec.w == nil {
+		return nil, nil, errors.New("core: hijack during background revalidation")
+	}
+	conn, brw, err := http.NewResponseController(rec.w).Hijack()
+	if err == nil {
+		rec.hijack = true
+		rec.reason = ReasonStreamed
+	}
+	return conn, brw, err
+}
+
+// Unwrap lets http.ResponseController reach deadlines and full duplex on the client writer.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.w }
+
+// buffered reports whether the whole response is in the buffer (and so may be stored).
+func (rec *recorder) buffered() bool { return !rec.stream && !rec.hijack && !rec.discard }
+
+// statusWriter records the status of a response passed straight through (unsafe methods).
+// onStatus runs once with the final status, before it is sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	onStatus func(code int, h http.Header)
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+		if s.onStatus != nil {
+			s.onStatus(code, s.ResponseWriter.Header())
+		}
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) FlushError() error {
+	if s.status == 0 {
+		s.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusWriter) Flush() { _ = s.FlushError() }

@@ -1,0 +1,161 @@
+package core
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strata-cache/strata/headers"
+	"github.com/strata-cache/strata/negative"
+)
+
+// Reason says why a response was not stored. The empty reason means it was stored.
+// Reasons appear in Cache-Status detail and as metrics labels.
+type Reason string
+
+const (
+	ReasonNone          Reason = ""
+	ReasonNoStore       Reason = "no-store"       // RFC 9111 §3, §5.2.2.5 (response) / §5.2.1.5 (request)
+	ReasonPrivate       Reason = "private"        // RFC 9111 §3, §5.2.2.7: a shared cache must not store it
+	ReasonNoCache       Reason = "no-cache"       // RFC 9111 §5.2.2.4: kept out (it would need revalidation on every use)
+	ReasonAuthorization Reason = "authorization"  // RFC 9111 §3.5
+	ReasonSetCookie     Reason = "set-cookie"     // safe default: a cookie is per user
+	ReasonVaryStar      Reason = "vary-star"      // RFC 9111 §4.1: Vary: * never matches
+	ReasonStatus        Reason = "status"         // RFC 9111 §3: status not final, not understood, or 5xx
+	ReasonNoFreshness   Reason = "no-freshness"   // safe default: no explicit freshness (§4.2.1) and no negative rule
+	ReasonTooLarge      Reason = "too-large"      // body over Config.MaxBodyBytes
+	ReasonStreamed      Reason = "streamed"       // the handler flushed or hijacked
+	ReasonIncomplete    Reason = "incomplete"     // handler panicked or the client went away
+	ReasonVariants      Reason = "too-many-variants"
+	ReasonMethod        Reason = "method"
+)
+
+// freshness is the outcome of the storability and freshness rules for one response.
+type freshness struct {
+	reason   Reason
+	fresh    time.Duration // freshness_lifetime (RFC 9111 §4.2.1)
+	initAge  time.Duration // corrected_initial_age (§4.2.3)
+	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
+	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
+	negative bool
+	strip    []string // fields named by qualified private= / no-cache= (§5.2.2.7, §5.2.2.4)
+}
+
+// decide applies RFC 9111 §3 (storing responses) and §4.2.1 (freshness lifetime) as a shared
+// cache. It is a pure function of the request, the response status and header, the negative
+// rules and the current time.
+//
+//   - reqAuth: the request carried Authorization (§3.5);
+//   - routeNeg: the route's negative TTL override (0 = none).
+func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, routeNeg time.Duration, now time.Time) freshness {
+	var f freshness
+	// §3: the status must be final and understood; 206 needs range support the cache does not
+	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status >= 500 || status > 599 {
+		f.reason = ReasonStatus
+		return f
+	}
+	cc := headers.ParseCacheControl(h["Cache-Control"])
+	// §5.2.2.5: no-store.
+	if cc.NoStore {
+		f.reason = ReasonNoStore
+		return f
+	}
+	// §5.2.2.7: unqualified private keeps a response out of a shared cache; the qualified form
+	// only forbids storing the named fields, which are stripped.
+	if cc.Private {
+		if len(cc.PrivateFields) == 0 {
+			f.reason = ReasonPrivate
+			return f
+		}
+		f.strip = append(f.strip, cc.PrivateFields...)
+	}
+	// §5.2.2.4: no-cache without fields means every reuse needs revalidation; a cache in front
+	// of its own origin gains nothing from storing it, so it is not stored. The qualified form
+	// forbids reusing the named fields without revalidation: they are stripped.
+	if cc.NoCache {
+		if len(cc.NoCacheFields) == 0 {
+			f.reason = ReasonNoCache
+			return f
+		}
+		f.strip = append(f.strip, cc.NoCacheFields...)
+	}
+	// §3.5: a response to a request with Authorization is stored by a shared cache only when
+	// the response explicitly allows it: public, s-maxage or must-revalidate.
+	if reqAuth && !cc.Public && !cc.SMaxAge.Valid && !cc.MustRevalidate {
+		f.reason = ReasonAuthorization
+		return f
+	}
+	// Safe default: Set-Cookie is per user; store only when private= / no-cache= names it.
+	if len(h["Set-Cookie"]) > 0 && !containsFold(f.strip, "Set-Cookie") {
+		f.reason = ReasonSetCookie
+		return f
+	}
+	// §4.1: "Vary: *" always fails to match.
+	if _, star := varyFields(h); star {
+		f.reason = ReasonVaryStar
+		return f
+	}
+
+	// §4.2.1: freshness lifetime for a shared cache: s-maxage, then max-age, then Expires
+	// minus Date. No heuristic freshness (§4.2.2) except the negative rules.
+	explicit := true
+	switch {
+	case cc.SMaxAge.Valid:
+		f.fresh = cc.SMaxAge.Duration()
+	case cc.MaxAge.Valid:
+		f.fresh = cc.MaxAge.Duration()
+	case len(h["Expires"]) > 0:
+		// §5.3: an invalid Expires (e.g. "0") means already expired.
+		exp, err := http.ParseTime(h.Get("Expires"))
+		if err != nil || len(h["Expires"]) > 1 {
+			f.reason = ReasonNoFreshness
+			return f
+		}
+		date := now
+		if d, err := http.ParseTime(h.Get("Date")); err == nil {
+			date = d
+		}
+		f.fresh = exp.Sub(date)
+	default:
+		explicit = false
+	}
+	if !explicit {
+		ttl, ok := rules.Lifetime(status, cc, false, routeNeg)
+		if !ok {
+			f.reason = ReasonNoFreshness
+			return f
+		}
+		f.fresh, f.negative = ttl, true
+	}
+
+	// §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay); the
+	// handler runs in-process, so response_delay is negligible.
+	var apparent, ageValue time.Duration
+	if d, err := http.ParseTime(h.Get("Date")); err == nil && now.After(d) {
+		apparent = now.Sub(d)
+	}
+	if a := h.Get("Age"); a != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(a), 10, 64); err == nil && n > 0 {
+			if n > 1<<31 {
+				n = 1 << 31 // §1.2.2
+			}
+			ageValue = time.Duration(n) * time.Second
+		}
+	}
+	f.initAge = max(apparent, ageValue)
+
+	// §5.2.2.2 must-revalidate, §5.2.2.8 proxy-revalidate: never serve stale. An explicit
+	// stale-while-revalidate / stale-if-error (RFC 5861) permits stale serving otherwise; the
+	// proxy-revalidate that s-maxage implies (§5.2.2.10) yields to that explicit permission.
+	f.noStale = cc.MustRevalidate || cc.ProxyRevalidate
+	if !f.noStale {
+		f.swr = cc.StaleWhileRevalidate.Duration()
+		f.sie = cc.StaleIfError.Duration()
+	}
+	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 {
+		f.reason = ReasonNoFreshness
+	}
+	return f
+}

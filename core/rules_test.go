@@ -1,0 +1,85 @@
+package core
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/strata-cache/strata/negative"
+)
+
+// TestDecide traces each storability and freshness rule to its RFC section.
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	date := now.Format(http.TimeFormat)
+	rules, _ := negative.Rules{}.Validate()
+	type want struct {
+		reason  Reason
+		fresh   time.Duration
+		initAge time.Duration
+		swr     time.Duration
+		sie     time.Duration
+		noStale bool
+		neg     bool
+		strip   []string
+	}
+	tests := []struct {
+		name   string
+		rfc    string
+		status int
+		h      http.Header
+		auth   bool
+		want   want
+	}{
+		{"max-age", "9111 §5.2.2.1", 200, http.Header{"Cache-Control": {"max-age=60"}}, false, want{fresh: time.Minute}},
+		{"s-maxage over max-age", "9111 §5.2.2.10, §4.2.1", 200, http.Header{"Cache-Control": {"max-age=10, s-maxage=60"}}, false, want{fresh: time.Minute}},
+		{"Expires minus Date", "9111 §4.2.1, §5.3", 200, http.Header{"Date": {date}, "Expires": {now.Add(30 * time.Second).Format(http.TimeFormat)}}, false, want{fresh: 30 * time.Second}},
+		{"max-age over Expires", "9111 §5.3", 200, http.Header{"Cache-Control": {"max-age=5"}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}}, false, want{fresh: 5 * time.Second}},
+		{"invalid Expires is expired", "9111 §5.3", 200, http.Header{"Expires": {"0"}}, false, want{reason: ReasonNoFreshness}},
+		{"no freshness: not stored (no heuristics)", "9111 §4.2.2 (safe default)", 200, http.Header{"Content-Type": {"text/plain"}}, false, want{reason: ReasonNoFreshness}},
+		{"max-age=0", "9111 §4.2.1", 200, http.Header{"Cache-Control": {"max-age=0"}}, false, want{reason: ReasonNoFreshness}},
+		{"no-store", "9111 §5.2.2.5", 200, http.Header{"Cache-Control": {"max-age=60, no-store"}}, false, want{reason: ReasonNoStore}},
+		{"private", "9111 §5.2.2.7", 200, http.Header{"Cache-Control": {"private, max-age=60"}}, false, want{reason: ReasonPrivate}},
+		{"private=field strips it", "9111 §5.2.2.7", 200, http.Header{"Cache-Control": {`private="X-User", max-age=60`}}, false, want{fresh: time.Minute, strip: []string{"X-User"}}},
+		{"no-cache", "9111 §5.2.2.4", 200, http.Header{"Cache-Control": {"no-cache, max-age=60"}}, false, want{reason: ReasonNoCache}},
+		{"no-cache=Set-Cookie stores without the cookie", "9111 §5.2.2.4", 200, http.Header{"Cache-Control": {`no-cache="Set-Cookie", max-age=60`}, "Set-Cookie": {"a=b"}}, false, want{fresh: time.Minute, strip: []string{"Set-Cookie"}}},
+		{"Authorization without permission", "9111 §3.5", 200, http.Header{"Cache-Control": {"max-age=60"}}, true, want{reason: ReasonAuthorization}},
+		{"Authorization with public", "9111 §3.5", 200, http.Header{"Cache-Control": {"public, max-age=60"}}, true, want{fresh: time.Minute}},
+		{"Authorization with s-maxage", "9111 §3.5", 200, http.Header{"Cache-Control": {"s-maxage=60"}}, true, want{fresh: time.Minute}},
+		{"Authorization with must-revalidate", "9111 §3.5", 200, http.Header{"Cache-Control": {"max-age=60, must-revalidate"}}, true, want{fresh: time.Minute, noStale: true}},
+		{"Set-Cookie", "safe default", 200, http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"sid=1"}}, false, want{reason: ReasonSetCookie}},
+		{"Vary: *", "9111 §4.1", 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"Accept, *"}}, false, want{reason: ReasonVaryStar}},
+		{"206 not stored", "9111 §3 (no range support)", 206, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
+		{"304 not stored", "9111 §3", 304, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
+		{"5xx never stored", "negative rules", 503, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
+		{"1xx never stored", "9111 §3 (final status)", 103, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
+		{"404 negative default", "9111 §4.2.2, 9110 §15.1", 404, http.Header{}, false, want{fresh: 10 * time.Second, neg: true}},
+		{"404 explicit wins", "9111 §4.2.1", 404, http.Header{"Cache-Control": {"max-age=3"}}, false, want{fresh: 3 * time.Second}},
+		{"404 no-store wins", "9111 §5.2.2.5", 404, http.Header{"Cache-Control": {"no-store"}}, false, want{reason: ReasonNoStore}},
+		{"403 without freshness", "9111 §4.2.2", 403, http.Header{}, false, want{reason: ReasonNoFreshness}},
+		{"301 with explicit freshness", "9111 §3", 301, http.Header{"Cache-Control": {"max-age=60"}}, false, want{fresh: time.Minute}},
+		{"Age header counts", "9111 §4.2.3", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"20"}}, false, want{fresh: time.Minute, initAge: 20 * time.Second}},
+		{"apparent age from Date", "9111 §4.2.3", 200, http.Header{"Cache-Control": {"max-age=60"}, "Date": {now.Add(-5 * time.Second).Format(http.TimeFormat)}}, false, want{fresh: time.Minute, initAge: 5 * time.Second}},
+		{"already stale on arrival", "9111 §4.2.3", 200, http.Header{"Cache-Control": {"max-age=10"}, "Age": {"20"}}, false, want{reason: ReasonNoFreshness, fresh: 10 * time.Second, initAge: 20 * time.Second}},
+		{"SWR and SIE windows", "5861 §3, §4", 200, http.Header{"Cache-Control": {"s-maxage=1, stale-while-revalidate=30, stale-if-error=60"}}, false, want{fresh: time.Second, swr: 30 * time.Second, sie: time.Minute}},
+		{"must-revalidate forbids stale", "9111 §5.2.2.2", 200, http.Header{"Cache-Control": {"max-age=1, must-revalidate, stale-while-revalidate=30"}}, false, want{fresh: time.Second, noStale: true}},
+		{"proxy-revalidate forbids stale", "9111 §5.2.2.8", 200, http.Header{"Cache-Control": {"max-age=1, proxy-revalidate, stale-if-error=30"}}, false, want{fresh: time.Second, noStale: true}},
+		{"stale-only entry kept for SWR", "5861 §3", 200, http.Header{"Cache-Control": {"max-age=0, stale-while-revalidate=30"}}, false, want{swr: 30 * time.Second}},
+		{"overflowing max-age clamps", "9111 §1.2.2", 200, http.Header{"Cache-Control": {"max-age=99999999999999999999"}}, false, want{fresh: (1 << 31) * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(tt.status, tt.h, tt.auth, rules, 0, now)
+			w := tt.want
+			if got.reason != w.reason || got.fresh != w.fresh || got.initAge != w.initAge || got.swr != w.swr ||
+				got.sie != w.sie || got.noStale != w.noStale || got.negative != w.neg || len(got.strip) != len(w.strip) {
+				t.Fatalf("RFC %s: got %+v, want %+v", tt.rfc, got, w)
+			}
+			for i := range w.strip {
+				if got.strip[i] != w.strip[i] {
+					t.Fatalf("RFC %s: strip got %q, want %q", tt.rfc, got.strip, w.strip)
+				}
+			}
+		})
+	}
+}

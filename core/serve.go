@@ -1,0 +1,698 @@
+package core
+
+import (
+	"context"
+		"math"
+	"net/http"
+	"time"
+	"unsafe"
+
+	"github.com/strata-cache/strata/etag"
+	"github.com/strata-cache/strata/headers"
+)
+
+// Middleware returns the caching handler in front of next. It serves GET and HEAD from the
+// cache and passes every other method through, invalidating on a successful unsafe request.
+func (c *Cache) Middleware(next http.Handler) http.Handler {
+	return c.Handler(next, HandlerOptions{})
+}
+
+// HandlerOptions are what an adapter knows about its framework.
+type HandlerOptions struct {
+	// Route names the route pattern of a request after the handler ran (chi's RoutePattern,
+	// gin's FullPath, echo's Path). It labels metrics and is stored in entries, so hits are
+	// labelled too. Default: no label.
+	Route func(*http.Request) string
+}
+
+// Handler is Middleware with options, for adapters.
+func (c *Cache) Handler(next http.Handler, o HandlerOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, o.Route) })
+}
+
+// exchange is the state of one request through the cache.
+type exchange struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	next    http.Handler
+	start   time.Time
+	st      *reqState // per-route policy state, created for a fill when absent
+	routeFn func(*http.Request) string
+
+	k       keys
+	base    string      // base key ("<ns>:{h}:gen:v")
+	lk      string      // the key this request would fill
+	vrec    *varyRecord // vary record found at base, if any
+	variant uint64      // variant selected by vrec
+
+	fwd     string // Cache-Status fwd reason for a fill
+	noStore bool   // the request forbids storing (request no-store, Range)
+	auth    bool   // request carries Authorization
+
+	stale    *entry // stale entry being revalidated
+	staleRaw []byte
+	depth    int // re-lookups after a waiter found another variant
+}
+
+func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.serveUnsafe(w, r, next)
+		return
+	}
+	x := exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route}
+	var ignore []string
+	if x.st != nil && x.st.hasPolicy {
+		ignore = x.st.policy.IgnoredQuery()
+	}
+
+	bypassLookup := false
+	if len(r.Header["Authorization"]) > 0 {
+		// §3.5 governs storing; reuse for an authenticated request is skipped, as Varnish and
+		// nginx do, so one user's credentials never select another's entry.
+		x.auth, bypassLookup = true, true
+		x.fwd = "bypass"
+	}
+	if len(r.Header["Cache-Control"]) > 0 || len(r.Header["Pragma"]) > 0 {
+		cc := headers.ParseCacheControl(r.Header["Cache-Control"])
+		if cc.NoStore {
+			x.noStore = true // §5.2.1.5: store no part of this request's response
+		}
+		if c.cfg.HonorRequestNoCache && (cc.NoCache || (cc.MaxAge.Valid && cc.MaxAge.Seconds == 0) ||
+			(len(r.Header["Cache-Control"]) == 0 && r.Header.Get("Pragma") == "no-cache")) {
+			bypassLookup = true // §5.2.1.4, §5.2.1.1, §5.4
+			x.fwd = "request"
+		}
+	}
+	if len(r.Header["Range"]) > 0 {
+		x.noStore = true // a hit ignores Range (RFC 9110 §14.2 allows it); a miss passes through
+	}
+
+	var kb keyBuf
+	p := c.primary(kb[:0], r, ignore)
+	x.k = keys{hash: hashBytes(p), gen: c.gen.Load()}
+	var bb keyBuf
+	bk := c.base(bb[:0], x.k)
+	baseKey := unsafe.String(unsafe.SliceData(bk), len(bk))
+
+	if bypassLookup {
+		x.base = string(baseKey)
+		x.lk = x.base
+		c.fill(&x, false)
+		return
+	}
+	c.lookup(&x, baseKey)
+}
+
+// lookup finds the entry for the request and answers from it, or fills.
+func (c *Cache) lookup(x *exchange, baseKey string) {
+	ctx := x.r.Context()
+	raw, tier, err := c.get(ctx, baseKey)
+	if err != nil && ctx.Err() != nil {
+		return // the client went away: neither an error nor a reason to run the origin
+	}
+	x.fwd = "uri-miss"
+	if raw != nil && raw[0] == kindVary {
+		var v varyRecord
+		if decodeVary(raw, &v) != nil {
+			raw = nil
+		} else {
+			x.vrec = &v
+			x.variant = variantHash(v.fields, x.r.Header)
+			var vb keyBuf
+			vk := c.variantKey(vb[:0], x.k, x.variant)
+			raw, tier, err = c.get(ctx, unsafe.String(unsafe.SliceData(vk), len(vk)))
+			if err != nil && ctx.Err() != nil {
+				return
+			}
+			x.lk = string(vk)
+			x.fwd = "vary-miss"
+		}
+	}
+	var e entry
+	if raw != nil && decodeEntry(raw, &e) != nil {
+		raw = nil
+	}
+	if raw == nil {
+		x.base = string(baseKey)
+		if x.lk == "" {
+			x.lk = x.base
+		}
+		if onlyIfCached(x.r) {
+			// §5.2.1.7: only-if-cached with nothing stored → 504.
+			x.w.Header().Set("Cache-Status", c.renderStatus(cacheStatus{fwd: "miss", detail: "only-if-cached"}))
+			x.w.WriteHeader(http.StatusGatewayTimeout)
+			return
+		}
+		c.fill(x, true)
+		return
+	}
+
+	now := c.now()
+	nowN := now.UnixNano()
+	ttl := e.ttl(nowN)
+	if ttl > 0 {
+		c.serveHit(x, &e, ttl, tier, nowN)
+		return
+	}
+	x.base = string(baseKey)
+	if x.lk == "" {
+		x.lk = x.base
+	}
+	stale := -ttl
+	// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once.
+	if !e.noStale() && stale <= time.Duration(e.swr) {
+		cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true, detail: "stale-while-revalidate"}
+		status := c.writeEntry(x.w, x.r, &e, cs, nowN)
+		c.observe(x, &e, ResultStale, "", false, status, 0, tier)
+		c.revalidateAfter(x, &e, raw)
+		return
+	}
+	// Stale past the window: revalidate in the foreground (§4.3), keeping the stale entry for
+	// a conditional request and for stale-if-error.
+	x.stale, x.staleRaw = &e, raw
+	x.fwd = "stale"
+	c.fill(x, true)
+}
+
+func onlyIfCached(r *http.Request) bool {
+	if len(r.Header["Cache-Control"]) == 0 {
+		return false
+	}
+	return headers.ParseCacheControl(r.Header["Cache-Control"]).OnlyIfCached
+}
+
+// serveHit answers a fresh entry, then refreshes it early when XFetch says so.
+func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64) {
+	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
+	if e.negative() {
+		cs.detail = "negative"
+	}
+	if c.cfg.Debug {
+		cs.key = x.lk
+		if cs.key == "" {
+			cs.key = "base"
+		}
+	}
+	status := c.writeEntry(x.w, x.r, e, cs, now)
+	res := ResultHit
+	switch {
+	case status == http.StatusNotModified:
+		res = ResultNotModified
+	case e.negative():
+		res = ResultNegativeHit
+	}
+	if c.cfg.Observer != nil {
+		c.observe(x, e, res, "", false, status, 0, tier)
+	}
+	// Probabilistic early refresh (XFetch): refresh when now - delta*beta*ln(rand) >= expiry.
+	if c.cfg.Beta > 0 && e.recompute > 0 {
+		gap := -float64(e.recompute) * c.cfg.Beta * math.Log(c.cfg.Rand())
+		if gap >= float64(ttl) {
+			c.revalidateAfter(x, e, nil)
+		}
+	}
+}
+
+// writeEntry writes a stored entry to the client, answering a matching conditional request
+// with 304 (RFC 9110 §13.2.2) and HEAD without a body. It returns the status sent.
+func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, cs cacheStatus, now int64) int {
+	status := e.status
+	if status >= 200 && status < 300 && hasPreconditions(r.Header) {
+		var lm time.Time
+		if e.lastMod != 0 {
+			lm = time.Unix(e.lastMod, 0)
+		}
+		switch etag.Evaluate(r.Method, r.Header, e.etag, lm) {
+		case etag.Unmodified:
+			status = http.StatusNotModified
+		case etag.PreconditionFailed:
+			status = http.StatusPreconditionFailed
+		}
+	}
+	h := w.Header()
+	// One backing array for every value, plus Age, Cache-Status and Content-Length.
+	vals := make([]string, len(e.fields)+3)
+	i := 0
+	for i < len(e.fields) {
+		j := i + 1
+		for j < len(e.fields) && e.fields[j].name == e.fields[i].name {
+			j++
+		}
+		name := e.fields[i].name
+		if status == http.StatusOK || status == e.status || keepOn304(name, e.etag != "") {
+			if status != e.status && status != http.StatusNotModified {
+				i = j
+				continue // 412: no representation fields
+			}
+			for n := i; n < j; n++ {
+				vals[n] = e.fields[n].value
+			}
+			h[name] = vals[i:j:j]
+		}
+		i = j
+	}
+	n := len(e.fields)
+	vals[n] = itoa(int(e.age(now) / time.Second)) // §5.1
+	h["Age"] = vals[n : n+1 : n+1]
+	vals[n+1] = c.renderStatus(cs)
+	h["Cache-Status"] = vals[n+1 : n+2 : n+2]
+	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
+	if bodyOK {
+		vals[n+2] = itoa(len(e.body))
+		h["Content-Length"] = vals[n+2 : n+3 : n+3]
+	}
+	w.WriteHeader(status)
+	if bodyOK && r.Method != http.MethodHead && len(e.body) > 0 {
+		_, _ = w.Write(e.body)
+	}
+	return status
+}
+
+// keepOn304 lists the fields a 304 carries (RFC 9110 §15.4.5); Last-Modified only when there
+// is no ETag.
+func keepOn304(name string, hasETag bool) bool {
+	switch name {
+	case "Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary":
+		return true
+	case "Last-Modified":
+		return !hasETag
+	}
+	return false
+}
+
+func hasPreconditions(h http.Header) bool {
+	return len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0 ||
+		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+}
+
+// ---- fills ----
+
+// fill runs the handler for a miss or a stale entry. With coalesce, concurrent requests for
+// the same key wait for one leader (in this process, and across the fleet when Redis is on).
+func (c *Cache) fill(x *exchange, coalesce bool) {
+	ctx := x.r.Context()
+	if !coalesce || x.noStore || x.auth || x.depth > 2 || (c.cfg.HitForMiss > 0 && c.hfm.has(x.lk, c.now().UnixNano())) {
+		c.lead(x, nil)
+		return
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		cl, leader := c.flights.join(x.lk)
+		if leader {
+			c.lead(x, cl)
+			return
+		}
+		waitStart := time.Now()
+		timer := time.NewTimer(c.cfg.LockWait)
+		select {
+		case <-cl.done:
+			timer.Stop()
+		case <-timer.C:
+			c.waited(waitStart, false)
+			c.lead(x, nil) // the leader is slow: run the handler ourselves
+			return
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+		res := cl.res
+		switch {
+		case res.failed:
+			continue // the leader panicked or left: take over
+		case res.uncacheable || res.raw == nil:
+			c.waited(waitStart, false)
+			c.lead(x, nil)
+			return
+		}
+		var e entry
+		if decodeEntry(res.raw, &e) != nil {
+			c.lead(x, nil)
+			return
+		}
+		if res.variant != 0 && e.header("Vary") != "" {
+			fields, _ := varyFields(http.Header{"Vary": {e.header("Vary")}})
+			if variantHash(fields, x.r.Header) != res.variant {
+				// Another representation was stored: look up again for ours.
+				c.waited(waitStart, false)
+				x.lk, x.vrec, x.variant = "", nil, 0
+				x.depth++
+				c.lookup(x, x.base)
+				return
+			}
+		}
+		c.waited(waitStart, true)
+		now := c.now().UnixNano()
+		cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+		result := ResultCollapsed
+		if res.stale {
+			cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
+			result = ResultStale
+		}
+		status := c.writeEntry(x.w, x.r, &e, cs, now)
+		c.observe(x, &e, result, "", false, status, 0, "")
+		return
+	}
+	c.lead(x, nil)
+}
+
+func (c *Cache) waited(start time.Time, served bool) {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Waiter(time.Since(start), served)
+	}
+}
+
+// fillRequest derives the request the handler sees for a fill: GET (a HEAD miss fills the GET
+// entry), without the client's conditional and range headers (the cache evaluates those
+// against what it stores), plus the stale entry's validators for a revalidation (§4.3.1).
+func fillRequest(r *http.Request, ctx context.Context, stale *entry) *http.Request {
+	if stateFrom(ctx) == nil {
+		// A route-level Policy middleware inside the handler records its policy here.
+		ctx = context.WithValue(ctx, ctxKey{}, &reqState{})
+	}
+	r2 := r.WithContext(ctx)
+	r2.Method = http.MethodGet
+	h := r.Header.Clone()
+	for _, k := range [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		delete(h, k)
+	}
+	if stale != nil {
+		if stale.etag != "" {
+			h["If-None-Match"] = []string{stale.etag}
+		}
+		if stale.lastMod != 0 {
+			h["If-Modified-Since"] = []string{time.Unix(stale.lastMod, 0).UTC().Format(http.TimeFormat)}
+		}
+	}
+	r2.Header = h
+	return r2
+}
+
+// lead runs the handler for x as the leader of cl (nil: no coalescing) and answers the client
+// (x.w == nil: a background revalidation, nobody to answer).
+func (c *Cache) lead(x *exchange, cl *call) {
+	finished := false
+	finish := func(res fillResult) {
+		if cl != nil && !finished {
+			finished = true
+			c.flights.finish(x.lk, cl, res)
+		}
+	}
+	defer finish(fillResult{failed: true})
+
+	ctx := x.r.Context()
+	// Fleet-wide lock (Redis): one instance fills; the others poll L2 for its result.
+	if c.l2 != nil && cl != nil && !x.noStore {
+		lockKey := x.lk + lockSuffix
+		token, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
+		switch {
+		case err == nil && ok:
+			defer func() { _ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
+			stop := c.extendLock(ctx, lockKey, token)
+			defer stop()
+		case err == nil && !ok:
+			if x.w == nil {
+				return // another instance is refreshing it already
+			}
+			if raw := c.pollL2(x); raw != nil {
+				finish(fillResult{raw: raw, variant: x.variant})
+				var e entry
+				if decodeEntry(raw, &e) == nil {
+					now := c.now().UnixNano()
+					cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+					c.answer(x, &e, cs, ResultCollapsed, false, 0, "l2")
+					return
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		default:
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+
+	rec := newRecorder(x.w, c.cfg.MaxBodyBytes)
+	defer rec.release()
+	rec.header = make(http.Header) // only the handler's own fields are stored
+	rec.beforeStream = func(h http.Header) {
+		if rec.status < 400 {
+			x.policy().Apply(h)
+		}
+		c.stripTags(h)
+		h.Set("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
+	}
+
+	r2 := fillRequest(x.r, ctx, x.stale)
+	x.st = stateFrom(r2.Context())
+	originStart := c.now()
+	panicked, pv := c.runHandler(x.next, rec, r2)
+	now := c.now()
+	origin := now.Sub(originStart)
+
+	// stale-if-error (RFC 5861 §4): the origin failed (5xx or panic) within the window.
+	if x.stale != nil && (panicked || (rec.buffered() && rec.status >= 500)) && c.canServeStaleOnError(x.stale, now) {
+		fs := rec.status
+		if panicked {
+			fs = http.StatusInternalServerError
+			c.cfg.Logger.Error("strata: handler panicked; serving stale", "panic", pv, "key", x.lk)
+		}
+		finish(fillResult{raw: x.staleRaw, stale: true, fwdStatus: fs})
+		n := now.UnixNano()
+		cs := cacheStatus{fwd: "stale", fwdStatus: fs, ttl: x.stale.ttl(n), hasTTL: true, detail: "stale-if-error"}
+		c.answer(x, x.stale, cs, ResultStale, false, origin, "")
+		return
+	}
+	if panicked {
+		finish(fillResult{failed: true})
+		if x.w == nil {
+			c.cfg.Logger.Error("strata: handler panicked during background revalidation", "panic", pv, "key", x.lk)
+			return
+		}
+		panic(pv)
+	}
+	if x.w != nil && ctx.Err() != nil {
+		return // the client left: nothing complete to store (§3.1); a waiter takes over
+	}
+	if !rec.buffered() {
+		finish(fillResult{uncacheable: true})
+		c.markUncacheable(x, now)
+		c.observe(x, nil, ResultMiss, string(rec.reason), false, rec.status, origin, "")
+		return
+	}
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK) // the handler wrote nothing: an empty 200, as net/http sends
+	}
+
+	var b built
+	result, fwdStatus := ResultMiss, 0
+	if rec.status == http.StatusNotModified && x.stale != nil {
+		// §4.3.4: a 304 to the cache's conditional request freshens the stored response.
+		b = c.freshen(x, rec.snap, now, origin)
+		result, fwdStatus = ResultRevalidated, http.StatusNotModified
+	} else {
+		b = c.build(x, rec.status, rec.snap, rec.buf, now, origin)
+	}
+	if b.raw == nil {
+		finish(fillResult{uncacheable: true})
+		if b.reason != ReasonStatus {
+			c.markUncacheable(x, now)
+		}
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.Store(x.route(), string(b.reason), false)
+		}
+		c.writeBuffered(x, rec, b.reason)
+		c.observe(x, nil, ResultMiss, string(b.reason), false, rec.status, origin, "")
+		return
+	}
+	c.hfm.del(x.lk)
+	c.save(ctx, x, &b)
+	finish(fillResult{raw: b.raw, variant: b.e.variant})
+	n := now.UnixNano()
+	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
+	if c.cfg.Debug {
+		cs.key = b.key
+	}
+	c.answer(x, &b.e, cs, result, true, origin, "")
+	c.saveShared(ctx, x, &b)
+}
+
+// answer writes an entry to the client (if there is one) and reports the event.
+func (c *Cache) answer(x *exchange, e *entry, cs cacheStatus, res Result, stored bool, origin time.Duration, tier string) {
+	if x.w == nil {
+		return
+	}
+	status := c.writeEntry(x.w, x.r, e, cs, c.now().UnixNano())
+	c.observe(x, e, res, "", stored, status, origin, tier)
+}
+
+func (x *exchange) route() string {
+	if x.routeFn != nil {
+		return x.routeFn(x.r)
+	}
+	return ""
+}
+
+// runHandler calls the handler, catching a panic so the cache can clean up; the caller
+// re-panics (or serves stale under stale-if-error).
+func (c *Cache) runHandler(next http.Handler, w http.ResponseWriter, r *http.Request) (panicked bool, v any) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked, v = true, p
+		}
+	}()
+	next.ServeHTTP(w, r)
+	return false, nil
+}
+
+func (c *Cache) canServeStaleOnError(e *entry, now time.Time) bool {
+	if e.noStale() {
+		return false
+	}
+	return -e.ttl(now.UnixNano()) <= time.Duration(e.sie)
+}
+
+func (c *Cache) markUncacheable(x *exchange, now time.Time) {
+	if c.cfg.HitForMiss > 0 && x.lk != "" {
+		c.hfm.set(x.lk, now.Add(c.cfg.HitForMiss).UnixNano())
+	}
+}
+
+// stripTags removes surrogate-key fields from a client response unless they are forwarded.
+func (c *Cache) stripTags(h http.Header) {
+	if !c.cfg.ForwardSurrogateKey {
+		delete(h, "Surrogate-Key")
+		delete(h, "Cache-Tag")
+	}
+}
+
+// writeBuffered sends a response that was not stored: the handler's fields over the outer
+// middleware's, an ETag and a 304 when configured (ETagUncached), and Cache-Status.
+func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
+	if x.w == nil {
+		return
+	}
+	h := x.w.Header()
+	for k, v := range rec.snap {
+		h[k] = v
+	}
+	c.stripTags(h)
+	status := rec.status
+	body := rec.buf
+	if status == http.StatusOK && (x.r.Method == http.MethodGet || x.r.Method == http.MethodHead) {
+		et := h.Get("Etag")
+		if et == "" && c.cfg.ETagUncached && len(h["Content-Encoding"]) == 0 {
+			et = etag.Strong(body)
+			h.Set("Etag", et)
+		}
+		if hasPreconditions(x.r.Header) {
+			var lm time.Time
+			if v := h.Get("Last-Modified"); v != "" {
+				lm, _ = http.ParseTime(v)
+			}
+			switch etag.Evaluate(x.r.Method, x.r.Header, et, lm) {
+			case etag.Unmodified:
+				for k := range h {
+					if !keepOn304(k, et != "") && k != "Set-Cookie" {
+						delete(h, k)
+					}
+				}
+				status, body = http.StatusNotModified, nil
+			case etag.PreconditionFailed:
+				status, body = http.StatusPreconditionFailed, nil
+			}
+		}
+	}
+	h.Set("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(reason)}))
+	if status != http.StatusNotModified && status != http.StatusNoContent && status >= 200 {
+		h.Set("Content-Length", itoa(len(body)))
+	}
+	x.w.WriteHeader(status)
+	if x.r.Method != http.MethodHead && len(body) > 0 {
+		_, _ = x.w.Write(body)
+	}
+}
+
+// observe reports an event to the Observer, if any.
+func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored bool, status int, origin time.Duration, tier string) {
+	if c.cfg.Observer == nil {
+		return
+	}
+	ev := Event{Result: res, Reason: reason, Stored: stored, Status: status, Origin: origin, Tier: tier,
+		Duration: c.now().Sub(x.start)}
+	if ev.Route = x.route(); ev.Route == "" && e != nil {
+		ev.Route = e.route
+	}
+	c.cfg.Observer.Request(ev)
+}
+
+// pollL2 waits, with backoff, for another instance that holds the fill lock to store the
+// entry, up to LockWait. It returns nil when the time is up or the client left.
+func (c *Cache) pollL2(x *exchange) []byte {
+	ctx := x.r.Context()
+	deadline := time.Now().Add(c.cfg.LockWait)
+	backoff := 5 * time.Millisecond
+	for time.Now().Before(deadline) {
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if raw := c.peekL2(ctx, x); raw != nil {
+			return raw
+		}
+		if !c.l2.Healthy() {
+			return nil
+		}
+		backoff = min(backoff*2, 50*time.Millisecond)
+	}
+	return nil
+}
+
+// peekL2 reads the entry x would fill directly from L2 (vary record first when needed).
+func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
+	raw, err := c.l2.Get(ctx, x.lk)
+	if err != nil {
+		return nil
+	}
+	if raw[0] == kindVary {
+		var v varyRecord
+		if decodeVary(raw, &v) != nil {
+			return nil
+		}
+		vh := variantHash(v.fields, x.r.Header)
+		raw, err = c.l2.Get(ctx, string(c.variantKey(nil, x.k, vh)))
+		if err != nil {
+			return nil
+		}
+		x.variant = vh
+	}
+	var e entry
+	if decodeEntry(raw, &e) != nil || e.ttl(c.now().UnixNano()) <= 0 {
+		return nil
+	}
+	return raw
+}
+
+// extendLock refreshes the fleet lock while the handler runs, so a slow handler keeps it; a
+// token mismatch (the lock expired and someone else took it) stops the refresh.
+func (c *Cache) extendLock(ctx context.Context, key, token string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(c.cfg.LockTTL / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if ok, err := c.l2.Extend(context.WithoutCancel(ctx), key, token, c.cfg.LockTTL); err != nil || !ok {
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}

@@ -1,0 +1,79 @@
+// Command chi serves the demo API (see DESIGN "Demo API") on go-chi with Strata in front:
+//
+//	go run ./examples/chi                      # L1 only, on 127.0.0.1:8080
+//	go run ./examples/chi -redis redis://127.0.0.1:6379/0
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	chicache "github.com/strata-cache/strata/adapters/chi"
+	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/examples/internal/demo"
+	"github.com/strata-cache/strata/headers"
+)
+
+// Router builds the demo API on chi behind the cache.
+func Router(cache *core.Cache, app *demo.App) http.Handler {
+	r := chi.NewRouter()
+	r.Use(chicache.Middleware(cache))
+
+	r.With(chicache.Policy(demo.ProductPolicy)).Get(demo.RouteProduct, func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.GetProduct(r, chi.URLParam(r, "id")))
+	})
+	r.Put(demo.RouteProduct, func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.UpdateProduct(r, chi.URLParam(r, "id")))
+	})
+	r.With(chicache.Policy(demo.ListPolicy)).Get(demo.RouteProducts, func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.ListProducts(r.URL.Query().Get("category")))
+	})
+	r.Get(demo.RouteMe, func(w http.ResponseWriter, r *http.Request) { demo.Write(w, app.Me(r)) })
+	r.With(chicache.Policy(demo.SlowPolicy)).Get(demo.RouteSlow, func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.Slow())
+	})
+	r.With(chicache.Policy(demo.ClockPolicy)).Get(demo.RouteClock, func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.Clock())
+	})
+	r.With(chicache.Policy(headers.NoStore())).Put("/debug/fail", func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.SetFail(r.URL.Query().Get("on")))
+	})
+	r.With(chicache.Policy(headers.NoStore())).Get("/debug/origin", func(w http.ResponseWriter, r *http.Request) {
+		demo.Write(w, app.Origin())
+	})
+	r.Method(http.MethodPost, "/admin/purge", cache.PurgeHandler(app.AdminToken))
+	return r
+}
+
+func main() {
+	flags := demo.ParseFlags()
+	cache, err := demo.NewCache(flags)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+	app := demo.New(cache)
+	srv := &http.Server{Addr: flags.Addr, Handler: Router(cache, app), ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	fmt.Print(demo.Banner("chi", flags))
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}

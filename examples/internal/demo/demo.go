@@ -1,0 +1,321 @@
+// Package demo is the demo API that every example serves (DESIGN "Demo API"): the product
+// catalogue, the fail switch and the origin counters, written once and framework-neutral.
+// Each handler returns a Reply; each example writes it with its framework's own calls.
+package demo
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/etag"
+	"github.com/strata-cache/strata/headers"
+)
+
+// Route patterns, as the routers spell them (the keys of /debug/origin).
+const (
+	RouteProduct  = "/products/{id}"
+	RouteProducts = "/products"
+	RouteMe       = "/me"
+	RouteSlow     = "/slow"
+	RouteClock    = "/clock"
+)
+
+// The route policies of the demo API.
+var (
+	ProductPolicy = headers.Public(10 * time.Second).SMaxAge(time.Minute).StaleWhileRevalidate(5 * time.Minute)
+	ListPolicy    = headers.Public(0).SMaxAge(30 * time.Second)
+	SlowPolicy    = headers.Public(0).SMaxAge(5 * time.Second)
+	ClockPolicy   = headers.Public(0).SMaxAge(time.Second).StaleWhileRevalidate(30 * time.Second).StaleIfError(time.Minute)
+	MePolicy      = headers.Private().NoCache()
+)
+
+// Product is one catalogue item.
+type Product struct {
+	ID       int     `json:"id"`
+	Name     string  `json:"name"`
+	Category string  `json:"category"`
+	Price    float64 `json:"price"`
+	Version  int     `json:"version"`
+}
+
+var categories = []string{"books", "games", "tools", "music", "garden"}
+
+// App is the demo's state.
+type App struct {
+	Cache      *core.Cache
+	AdminToken string
+	SlowDelay  time.Duration
+
+	mu       sync.RWMutex
+	products map[int]*Product
+	fail     atomic.Bool
+	originMu sync.Mutex
+	origin   map[string]int
+	users    map[string]string
+}
+
+// New seeds products 1–100.
+func New(cache *core.Cache) *App {
+	a := &App{
+		Cache:      cache,
+		AdminToken: os.Getenv("STRATA_ADMIN_TOKEN"),
+		SlowDelay:  200 * time.Millisecond,
+		products:   make(map[int]*Product),
+		origin:     make(map[string]int),
+		users:      map[string]string{"alice-token": "alice", "bob-token": "bob"},
+	}
+	for i := 1; i <= 100; i++ {
+		a.products[i] = &Product{ID: i, Name: fmt.Sprintf("Product %d", i),
+			Category: categories[i%len(categories)], Price: float64(i*100+99) / 100, Version: 1}
+	}
+	return a
+}
+
+// Reply is a framework-neutral answer.
+type Reply struct {
+	Status int
+	Header http.Header
+	Body   []byte // JSON; nil for no body
+}
+
+func jsonReply(status int, v any) Reply {
+	b, _ := json.Marshal(v)
+	b = append(b, '\n')
+	return Reply{Status: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: b}
+}
+
+// Write sends a Reply through a net/http ResponseWriter.
+func Write(w http.ResponseWriter, rep Reply) {
+	h := w.Header()
+	for k, v := range rep.Header {
+		h[k] = v
+	}
+	w.WriteHeader(rep.Status)
+	if rep.Body != nil {
+		_, _ = w.Write(rep.Body)
+	}
+}
+
+// originRun counts a handler run and reports whether the fail switch is on.
+func (a *App) originRun(route string) (Reply, bool) {
+	a.originMu.Lock()
+	a.origin[route]++
+	a.originMu.Unlock()
+	if a.fail.Load() {
+		return jsonReply(http.StatusInternalServerError, map[string]string{"error": "origin failing (debug switch)"}), true
+	}
+	return Reply{}, false
+}
+
+// ProductETag derives a strong validator from the product's version.
+func ProductETag(p Product) string { return `"p` + strconv.Itoa(p.ID) + "-v" + strconv.Itoa(p.Version) + `"` }
+
+// GetProduct answers GET /products/{id}. r carries the request's conditional headers: a
+// matching If-None-Match gets a 304 straight from the handler (cheap revalidation).
+func (a *App) GetProduct(r *http.Request, idStr string) Reply {
+	if rep, failed := a.originRun(RouteProduct); failed {
+		return rep
+	}
+	id, err := strconv.Atoi(idStr)
+	a.mu.RLock()
+	p, ok := a.products[id]
+	var cp Product
+	if ok {
+		cp = *p
+	}
+	a.mu.RUnlock()
+	if err != nil || !ok {
+		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
+	}
+	tag := ProductETag(cp)
+	rep := jsonReply(http.StatusOK, cp)
+	rep.Header.Set("Etag", tag)
+	rep.Header.Set("Surrogate-Key", headers.SurrogateKey([]string{"product:" + strconv.Itoa(cp.ID), "category:" + cp.Category}))
+	if etag.Evaluate(r.Method, r.Header, tag, time.Time{}) == etag.Unmodified {
+		rep.Status, rep.Body = http.StatusNotModified, nil
+		rep.Header.Del("Content-Type")
+	}
+	return rep
+}
+
+// ListProducts answers GET /products?category=c.
+func (a *App) ListProducts(category string) Reply {
+	if rep, failed := a.originRun(RouteProducts); failed {
+		return rep
+	}
+	a.mu.RLock()
+	list := []Product{}
+	for _, p := range a.products {
+		if category == "" || p.Category == category {
+			list = append(list, *p)
+		}
+	}
+	a.mu.RUnlock()
+	slices.SortFunc(list, func(x, y Product) int { return x.ID - y.ID })
+	rep := jsonReply(http.StatusOK, list)
+	if category != "" {
+		rep.Header.Set("Surrogate-Key", "category:"+category)
+	}
+	return rep
+}
+
+// UpdateProduct answers PUT /products/{id}: the JSON body's name, category and price replace
+// the product's, its version goes up, and its tags are purged (the URL itself is invalidated
+// by the cache, RFC 9111 §4.4).
+func (a *App) UpdateProduct(r *http.Request, idStr string) Reply {
+	id, err := strconv.Atoi(idStr)
+	var patch struct {
+		Name     *string  `json:"name"`
+		Category *string  `json:"category"`
+		Price    *float64 `json:"price"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16)).Decode(&patch); err != nil {
+		return jsonReply(http.StatusBadRequest, map[string]string{"error": "bad JSON: " + err.Error()})
+	}
+	if patch.Category != nil && !slices.Contains(categories, *patch.Category) {
+		return jsonReply(http.StatusBadRequest, map[string]string{"error": "unknown category"})
+	}
+	a.mu.Lock()
+	p, ok := a.products[id]
+	if err != nil || !ok {
+		a.mu.Unlock()
+		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
+	}
+	oldCat := p.Category
+	if patch.Name != nil {
+		p.Name = *patch.Name
+	}
+	if patch.Category != nil {
+		p.Category = *patch.Category
+	}
+	if patch.Price != nil {
+		p.Price = *patch.Price
+	}
+	p.Version++
+	cp := *p
+	a.mu.Unlock()
+	if a.Cache != nil {
+		tags := []string{"product:" + idStr, "category:" + cp.Category}
+		if oldCat != cp.Category {
+			tags = append(tags, "category:"+oldCat)
+		}
+		_, _ = a.Cache.PurgeTags(r.Context(), tags...)
+	}
+	return jsonReply(http.StatusOK, cp)
+}
+
+// Me answers GET /me: the bearer token's user, private, with an ETag (304 on a match).
+func (a *App) Me(r *http.Request) Reply {
+	if rep, failed := a.originRun(RouteMe); failed {
+		return rep
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	user, known := a.users[tok]
+	if !ok || !known {
+		rep := jsonReply(http.StatusUnauthorized, map[string]string{"error": "bearer token required (try alice-token or bob-token)"})
+		rep.Header.Set("WWW-Authenticate", `Bearer realm="demo"`)
+		return rep
+	}
+	rep := jsonReply(http.StatusOK, map[string]string{"user": user})
+	rep.Header.Set("Cache-Control", MePolicy.CacheControl())
+	rep.Header.Set("Etag", etag.Strong(rep.Body))
+	return rep
+}
+
+// Slow answers GET /slow after SlowDelay.
+func (a *App) Slow() Reply {
+	if rep, failed := a.originRun(RouteSlow); failed {
+		return rep
+	}
+	time.Sleep(a.SlowDelay)
+	return jsonReply(http.StatusOK, map[string]any{"slow": true, "at": time.Now().UnixNano()})
+}
+
+// Clock answers GET /clock with the current time in nanoseconds.
+func (a *App) Clock() Reply {
+	if rep, failed := a.originRun(RouteClock); failed {
+		return rep
+	}
+	return jsonReply(http.StatusOK, map[string]int64{"now": time.Now().UnixNano()})
+}
+
+// SetFail answers PUT /debug/fail?on=1|0.
+func (a *App) SetFail(on string) Reply {
+	switch on {
+	case "1", "true":
+		a.fail.Store(true)
+	case "0", "false":
+		a.fail.Store(false)
+	default:
+		return jsonReply(http.StatusBadRequest, map[string]string{"error": "on=1 or on=0"})
+	}
+	return noStore(jsonReply(http.StatusOK, map[string]bool{"failing": a.fail.Load()}))
+}
+
+// Origin answers GET /debug/origin: route pattern → handler runs.
+func (a *App) Origin() Reply {
+	a.originMu.Lock()
+	m := make(map[string]int, len(a.origin))
+	for k, v := range a.origin {
+		m[k] = v
+	}
+	a.originMu.Unlock()
+	return noStore(jsonReply(http.StatusOK, m))
+}
+
+func noStore(r Reply) Reply {
+	r.Header.Set("Cache-Control", "no-store")
+	return r
+}
+
+// Flags are the flags every example takes.
+type Flags struct {
+	Addr  string
+	Redis string
+	Warm  string
+}
+
+// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback) and -warm.
+func ParseFlags() Flags {
+	var f Flags
+	flag.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen address")
+	flag.StringVar(&f.Redis, "redis", os.Getenv("REDIS_URL"), "redis:// URL of the shared L2 (empty: L1 only)")
+	flag.StringVar(&f.Warm, "warm", "", "file of URLs (one per line) to warm the cache with at start")
+	flag.Parse()
+	return f
+}
+
+// NewCache builds the examples' cache: L1, plus L2 when a Redis URL is given.
+func NewCache(f Flags) (*core.Cache, error) {
+	return core.New(core.Config{RedisURL: f.Redis, ETagUncached: true})
+}
+
+// Banner is what an example prints at start: where it listens and curl lines to try.
+func Banner(framework string, f Flags) string {
+	base := "http://" + f.Addr
+	l2 := "L1 only"
+	if f.Redis != "" {
+		l2 = "L1 + Redis L2 at " + f.Redis
+	}
+	return fmt.Sprintf(`strata %s example on %s (%s)
+try:
+  curl -i %[4]s/products/1            # first: Cache-Status fwd=uri-miss; stored
+  curl -i %[4]s/products/1            # then: Cache-Status hit, Age
+  curl -s %[4]s/debug/origin          # one origin run for /products/{id}
+  curl -i -H 'If-None-Match: "p1-v1"' %[4]s/products/1   # 304 from the cache
+  curl -i %[4]s/products/999          # 404, negatively cached
+  curl -i -H 'Authorization: Bearer alice-token' %[4]s/me   # private: never stored
+  curl -i -X PUT -d '{"price":1.5}' %[4]s/products/1        # invalidates product 1
+  curl -i %[4]s/clock                 # s-maxage=1, stale-while-revalidate=30
+`, framework, f.Addr, l2, base)
+}

@@ -1,0 +1,15 @@
+// Package negative decides which error answers a shared cache keeps, and for how long.
+//
+// # Why
+//
+// A crawler, or a bug, that hammers ids which do not exist sends every request to the
+// database. Keeping "404 Not Found" for a few seconds stops that without hiding a newly
+// created resource for long.
+//
+// # Rules
+//
+// By default 404 and 410 are kept for 10 seconds. Any status RFC 9110 §15.1 calls heuristically
+// cacheable may be added (204, 300, 301, 308, 405, 414, 501). A 5xx is never kept. An explicit
+// Cache-Control from the handler wins over these rules: max-age or s-maxage sets the lifetime,
+// and no-store, private and no-cache keep the answer out of the cache.
+package negative

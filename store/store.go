@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by Get on a miss, including an expired entry.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrTooLarge is returned by Set when an entry does not fit the store.
+var ErrTooLarge = errors.New("store: entry too large")
+
+// ErrUnavailable is returned by Redis calls while the circuit breaker is
+// open: the call was not sent.
+var ErrUnavailable = errors.New("store: redis unavailable (circuit breaker open)")
+
+// ErrTimeout is wrapped by the error of a Redis call that ran out of the
+// store's own per-call timeout (RedisOptions.Timeout). It deliberately does
+// not match context.DeadlineExceeded: that is what a call returns when the
+// caller's context ended.
+var ErrTimeout = errors.New("store: redis call timed out")
+
+// Store is a byte store with per-entry expiry. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// Get returns the value stored under key, or ErrNotFound on a miss or
+	// after expiry. The caller owns the returned slice.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores a copy of value under key for ttl; ttl <= 0 means no expiry of
+	// the entry's own (the store may still evict it).
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes keys; missing keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+}
+
+// Clock returns the current time. Stores take one so that expiry can be
+// tested without sleeping; nil means time.Now.
+type Clock func() time.Time
+
+func (c Clock) orNow() Clock {
+	if c == nil {
+		return time.Now
+	}
+	return c
+}
+
+// Compile-time interface guards.
+var (
+	_ Store = (*L1)(nil)
+	_ Store = (*Redis)(nil)
+)
