@@ -18,13 +18,13 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	chicache "github.com/strata-cache/strata/adapters/chi"
-	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/examples/internal/demo"
 	"github.com/strata-cache/strata/headers"
 )
 
 // Router builds the demo API on chi behind the cache.
-func Router(cache *core.Cache, app *demo.App) http.Handler {
+func Router(setup *demo.Setup, app *demo.App) http.Handler {
+	cache := setup.Cache
 	r := chi.NewRouter()
 	r.Use(chicache.Middleware(cache))
 
@@ -51,18 +51,23 @@ func Router(cache *core.Cache, app *demo.App) http.Handler {
 		demo.Write(w, app.Origin())
 	})
 	r.Method(http.MethodPost, "/admin/purge", cache.PurgeHandler(app.AdminToken))
+	r.Method(http.MethodGet, "/metrics", setup.Metrics)
 	return r
 }
 
 func main() {
 	flags := demo.ParseFlags()
-	cache, err := demo.NewCache(flags)
+	setup, err := demo.NewSetup(flags)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer cache.Close()
-	app := demo.New(cache)
-	srv := &http.Server{Addr: flags.Addr, Handler: Router(cache, app), ReadHeaderTimeout: 5 * time.Second}
+	defer setup.Cache.Close()
+	app := demo.New(setup.Cache)
+	handler := Router(setup, app)
+	if err := setup.Warm(flags, handler); err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: flags.Addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

