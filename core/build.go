@@ -52,6 +52,12 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		return b
 	}
 	fields, _ := varyFields(h)
+	if len(fields) == 0 && x.vrec != nil {
+		// The URL's other responses vary: keep this one a variant of the same record, so they
+		// stay reachable, and say so downstream.
+		fields = slices.Clone(x.vrec.fields)
+		headers.MergeVary(h, fields...)
+	}
 	// Safe variants: an encoded body varies on Accept-Encoding, and a CORS answer for one
 	// origin varies on Origin, even when the handler forgot to say so.
 	addVary := func(name string) {
@@ -125,6 +131,11 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	e.body = body
 
 	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
+	if c.cfg.Keep > 0 && (e.etag != "" || e.lastMod != 0) {
+		// Keep entries with a validator a while after they go stale, for a conditional
+		// revalidation (RFC 9111 §4.3) instead of a full fetch.
+		life += c.cfg.Keep
+	}
 	if c.cfg.Jitter > 0 {
 		life += time.Duration(float64(life) * c.cfg.Jitter * c.cfg.Rand())
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/strata-cache/strata/store"
 )
 
@@ -25,6 +27,7 @@ type Cache struct {
 	gen atomic.Uint64 // namespace generation (PurgeAll bumps it)
 
 	flights flights
+	l2reads singleflight.Group
 	hfm     marks
 	tags    tagIndex
 
@@ -56,6 +59,9 @@ func New(cfg Config) (*Cache, error) {
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 		Logger:          cfg.Logger,
+		// Invalidations may have been missed while disconnected: drop the L1 and re-read
+		// the namespace generation.
+		OnReconnect: func() { c.onReconnect() },
 	}
 	switch {
 	case cfg.Redis != nil:
@@ -70,9 +76,38 @@ func New(cfg Config) (*Cache, error) {
 	}
 	if c.l2 != nil {
 		c.loadGen(context.Background())
-		c.stopSub = c.l2.Subscribe(c.onMessage)
+		c.subscribe()
 	}
 	return c, nil
+}
+
+// subscribe starts the invalidation subscriber and waits (up to a second) until it receives
+// its own hello, so that no invalidation published after New returns can be missed. A Redis
+// that is down at start does not fail New: the subscriber keeps trying on its own.
+func (c *Cache) subscribe() {
+	hello := "P" + c.l2.InstanceID()
+	ready := make(chan struct{})
+	var once sync.Once
+	c.stopSub = c.l2.Subscribe(func(msg []byte) {
+		if string(msg) == hello {
+			once.Do(func() { close(ready) })
+			return
+		}
+		c.onMessage(msg)
+	})
+	deadline := time.After(time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_ = c.l2.Publish(context.Background(), []byte(hello))
+		select {
+		case <-ready:
+			return
+		case <-deadline:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Close stops the invalidation subscriber and releases the L1 (and the Redis client when the
@@ -107,6 +142,16 @@ func (c *Cache) closeL1() error {
 }
 
 func (c *Cache) now() time.Time { return c.cfg.Clock() }
+
+func (c *Cache) onReconnect() {
+	if c.l1 != nil {
+		c.l1.Clear()
+	}
+	c.tags.reset()
+	if c.l2 != nil {
+		c.loadGen(context.Background())
+	}
+}
 
 // genKey holds the namespace generation in Redis.
 func (c *Cache) genKey() string { return c.cfg.Namespace + ":gen" }
@@ -154,6 +199,7 @@ func (c *Cache) onMessage(msg []byte) {
 		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
 			c.setGen(g)
 		}
+	case 'P': // another instance's hello
 	}
 }
 
@@ -183,24 +229,37 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	if c.l2 == nil {
 		return nil, "", store.ErrNotFound
 	}
-	b, err := c.l2.Get(ctx, key)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
+	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
+	// so a hot key that leaves L1 costs Redis one call, not one per waiting request. The
+	// shared call runs detached from any one client (the store bounds it with its timeout);
+	// the result is read-only.
+	ch := c.l2reads.DoChan(key, func() (any, error) {
+		b, err := c.l2.Get(context.WithoutCancel(ctx), key)
+		if err != nil {
+			return nil, err
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			c.storeErr("l2", "get", err)
+		if c.l1 != nil {
+			if ttl := remaining(b, c.now()); ttl > 0 {
+				if err := c.l1.Set(context.Background(), key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
+					c.storeErr("l1", "set", err)
+				}
+			}
+		}
+		return b, nil
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	if res.Err != nil {
+		if !errors.Is(res.Err, store.ErrNotFound) {
+			c.storeErr("l2", "get", res.Err)
 		}
 		return nil, "", store.ErrNotFound
 	}
-	if c.l1 != nil {
-		if ttl := remaining(b, c.now()); ttl > 0 {
-			if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
-				c.storeErr("l1", "set", err)
-			}
-		}
-	}
-	return b, "l2", nil
+	return res.Val.([]byte), "l2", nil
 }
 
 // remaining reads the tier expiry of an encoded entry or vary record.

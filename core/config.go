@@ -81,6 +81,11 @@ type Config struct {
 	// HitForMiss remembers a key whose response was not storable, so later requests for it
 	// skip the coalescing queue (Varnish's hit-for-miss). Default 10s; negative disables.
 	HitForMiss time.Duration
+	// Keep holds entries that have a validator (ETag or Last-Modified) in the tiers this
+	// long after they go stale, so the next request revalidates them with a conditional
+	// request (RFC 9111 §4.3) and a 304 refreshes them without a new body. Default 1m;
+	// negative disables.
+	Keep time.Duration
 	// RevalidateTimeout bounds a background revalidation (stale-while-revalidate, early
 	// refresh). Default 10s.
 	RevalidateTimeout time.Duration
@@ -159,6 +164,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.HitForMiss == 0 {
 		cfg.HitForMiss = 10 * time.Second
+	}
+	if cfg.Keep == 0 {
+		cfg.Keep = time.Minute
 	}
 	if cfg.RevalidateTimeout == 0 {
 		cfg.RevalidateTimeout = 10 * time.Second

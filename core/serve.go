@@ -151,7 +151,7 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	nowN := now.UnixNano()
 	ttl := e.ttl(nowN)
 	if ttl > 0 {
-		c.serveHit(x, &e, ttl, tier, nowN)
+		c.serveHit(x, &e, ttl, tier, nowN, baseKey)
 		return
 	}
 	x.base = string(baseKey)
@@ -182,7 +182,7 @@ func onlyIfCached(r *http.Request) bool {
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
-func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64) {
+func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64, baseKey string) {
 	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
 	if e.negative() {
 		cs.detail = "negative"
@@ -208,6 +208,10 @@ func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, 
 	if c.cfg.Beta > 0 && e.recompute > 0 {
 		gap := -float64(e.recompute) * c.cfg.Beta * math.Log(c.cfg.Rand())
 		if gap >= float64(ttl) {
+			x.base = string(baseKey)
+			if x.lk == "" {
+				x.lk = x.base
+			}
 			c.revalidateAfter(x, e, nil)
 		}
 	}
@@ -403,16 +407,13 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	if c.l2 != nil && cl != nil && !x.noStore {
 		lockKey := x.lk + lockSuffix
 		token, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
-		switch {
-		case err == nil && ok:
-			defer func() { _ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
-			stop := c.extendLock(ctx, lockKey, token)
-			defer stop()
-		case err == nil && !ok:
+		if err == nil && !ok {
 			if x.w == nil {
 				return // another instance is refreshing it already
 			}
-			if raw := c.pollL2(x); raw != nil {
+			var raw []byte
+			raw, token = c.awaitFleet(x, lockKey)
+			if raw != nil {
 				finish(fillResult{raw: raw, variant: x.variant})
 				var e entry
 				if decodeEntry(raw, &e) == nil {
@@ -422,13 +423,14 @@ func (c *Cache) lead(x *exchange, cl *call) {
 					return
 				}
 			}
-			if ctx.Err() != nil {
-				return
-			}
-		default:
-			if ctx.Err() != nil {
-				return
-			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if token != "" {
+			defer func() { _ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
+			stop := c.extendLock(ctx, lockKey, token)
+			defer stop()
 		}
 	}
 
@@ -626,29 +628,42 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 	c.cfg.Observer.Request(ev)
 }
 
-// pollL2 waits, with backoff, for another instance that holds the fill lock to store the
-// entry, up to LockWait. It returns nil when the time is up or the client left.
-func (c *Cache) pollL2(x *exchange) []byte {
+// awaitFleet waits, with backoff and up to LockWait, for the instance holding the fill lock:
+// it returns the entry once that instance stored it, or a lock token when the lock was
+// released or expired without a result (its holder panicked, was cancelled or died), so this
+// request takes over. It returns neither when time is up, Redis fails or the client left: the
+// caller then runs the handler without the lock.
+func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token string) {
 	ctx := x.r.Context()
 	deadline := time.Now().Add(c.cfg.LockWait)
-	backoff := 5 * time.Millisecond
+	backoff := 2 * time.Millisecond
 	for time.Now().Before(deadline) {
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
+			return nil, ""
 		case <-t.C:
 		}
 		if raw := c.peekL2(ctx, x); raw != nil {
-			return raw
+			return raw, ""
 		}
-		if !c.l2.Healthy() {
-			return nil
+		tok, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
+		if err != nil {
+			return nil, ""
 		}
-		backoff = min(backoff*2, 50*time.Millisecond)
+		if ok {
+			// The holder left without a result; look once more (it may have stored and
+			// then unlocked between the two calls) before filling.
+			if raw := c.peekL2(ctx, x); raw != nil {
+				_ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, tok)
+				return raw, ""
+			}
+			return nil, tok
+		}
+		backoff = min(backoff*2, 25*time.Millisecond)
 	}
-	return nil
+	return nil, ""
 }
 
 // peekL2 reads the entry x would fill directly from L2 (vary record first when needed).
