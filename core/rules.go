@@ -16,17 +16,17 @@ type Reason string
 
 const (
 	ReasonNone          Reason = ""
-	ReasonNoStore       Reason = "no-store"       // RFC 9111 §3, §5.2.2.5 (response) / §5.2.1.5 (request)
-	ReasonPrivate       Reason = "private"        // RFC 9111 §3, §5.2.2.7: a shared cache must not store it
-	ReasonNoCache       Reason = "no-cache"       // RFC 9111 §5.2.2.4: kept out (it would need revalidation on every use)
-	ReasonAuthorization Reason = "authorization"  // RFC 9111 §3.5
-	ReasonSetCookie     Reason = "set-cookie"     // safe default: a cookie is per user
-	ReasonVaryStar      Reason = "vary-star"      // RFC 9111 §4.1: Vary: * never matches
-	ReasonStatus        Reason = "status"         // RFC 9111 §3: status not final, not understood, or 5xx
-	ReasonNoFreshness   Reason = "no-freshness"   // safe default: no explicit freshness (§4.2.1) and no negative rule
-	ReasonTooLarge      Reason = "too-large"      // body over Config.MaxBodyBytes
-	ReasonStreamed      Reason = "streamed"       // the handler flushed or hijacked
-	ReasonIncomplete    Reason = "incomplete"     // handler panicked or the client went away
+	ReasonNoStore       Reason = "no-store"      // RFC 9111 §3, §5.2.2.5 (response) / §5.2.1.5 (request)
+	ReasonPrivate       Reason = "private"       // RFC 9111 §3, §5.2.2.7: a shared cache must not store it
+	ReasonNoCache       Reason = "no-cache"      // RFC 9111 §5.2.2.4: kept out (it would need revalidation on every use)
+	ReasonAuthorization Reason = "authorization" // RFC 9111 §3.5
+	ReasonSetCookie     Reason = "set-cookie"    // safe default: a cookie is per user
+	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
+	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx
+	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
+	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes
+	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
+	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
 )

@@ -2,7 +2,7 @@ package core
 
 import (
 	"context"
-		"math"
+	"math"
 	"net/http"
 	"time"
 	"unsafe"
