@@ -165,6 +165,10 @@ func (d *decoder) str() string {
 	if d.err || n == 0 {
 		return ""
 	}
+	if n > len(d.b) { // the length counted the varint's own bytes
+		d.err = true
+		return ""
+	}
 	s := unsafe.String(&d.b[0], n)
 	d.b = d.b[n:]
 	return s

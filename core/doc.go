@@ -1,0 +1,43 @@
+// Package core is Strata's engine: an RFC 9111 shared HTTP cache in front of net/http
+// handlers, over an in-process L1 (bigcache) and an optional shared L2 (Redis).
+//
+// # Setup
+//
+//	cache, err := core.New(core.Config{RedisURL: "redis://127.0.0.1:6379/0"})
+//	if err != nil { ... }
+//	defer cache.Close()
+//	http.ListenAndServe(addr, cache.Middleware(mux))
+//
+// The zero Config is a working L1-only cache with safe defaults; every field documents its
+// default. Framework adapters (adapters/chi, adapters/gin, adapters/echo) are thin layers over
+// Handler and PolicyMiddleware.
+//
+// # The request path
+//
+// GET and HEAD are looked up (HEAD is served from the GET entry); other methods pass through,
+// and a 2xx/3xx answer to an unsafe one invalidates the target URI (RFC 9111 §4.4). The key
+// is the host, path and sorted query; a stored Vary record selects the variant by the request
+// fields it names (§4.1). A fresh entry is served with Age and Cache-Status (RFC 9211), and a
+// matching conditional request gets a 304 from the cache (RFC 9110 §13.2.2). A stale entry is
+// served at once within stale-while-revalidate and refreshed after the answer (RFC 5861 §3),
+// or revalidated with the stored validators (§4.3); a failing origin within stale-if-error
+// gets the stale entry served (RFC 5861 §4).
+//
+// A miss runs the handler once per key: concurrent requests wait for the leader in this
+// process and, with Redis, for the instance holding a fleet-wide lock; a leader that panics
+// or whose client leaves hands over to a waiter. The response is buffered up to MaxBodyBytes
+// and stored when RFC 9111 §3 allows it and it has explicit freshness (or a negative-caching
+// rule); anything larger, flushed or hijacked streams through unstored.
+//
+// # Failure
+//
+// The cache never turns a working origin answer into an error. Every Redis call is bounded
+// (RedisTimeout) and a circuit breaker stops calling a failing Redis; the cache then runs on
+// L1 and the origin. A client that goes away is not a Redis failure and does not run the origin.
+//
+// # Invalidation
+//
+// Purge removes a URL (all its variants), PurgeTags removes entries by surrogate key through
+// an index (no key scans), PurgeAll moves to a new namespace generation. With Redis, every
+// purge reaches every instance's L1 over pub/sub, and a Purger passes it on to a CDN.
+package core
