@@ -52,6 +52,10 @@ type Config struct {
 	// IgnoreQuery lists query parameters left out of every key (e.g. "utm_source").
 	// Default none.
 	IgnoreQuery []string
+	// Host, when set, replaces the request's host in every key: for a service that answers
+	// one site under several names or ports (instances behind a load balancer reached on
+	// different addresses). Purge URLs map to it too. Default "" (the request's Host).
+	Host string
 	// TrustForwardedHost keys on X-Forwarded-Host instead of Host. Only enable it behind a
 	// proxy that sets the header. Default false.
 	TrustForwardedHost bool

@@ -49,7 +49,7 @@ func (c *Cache) invalidate(r *http.Request, h http.Header) {
 			continue
 		}
 		// §4.4: only when the URI has the same origin (host), to stop denial-of-service attacks.
-		if u.Host != "" && !strings.EqualFold(u.Host, host) {
+		if u.Host != "" && !strings.EqualFold(u.Host, host) && !strings.EqualFold(u.Host, r.Host) {
 			continue
 		}
 		c.purgeKey(ctx, host, u.EscapedPath(), u.RawQuery)
@@ -57,6 +57,9 @@ func (c *Cache) invalidate(r *http.Request, h http.Header) {
 }
 
 func (c *Cache) requestHost(r *http.Request) string {
+	if c.cfg.Host != "" {
+		return c.cfg.Host
+	}
 	if c.cfg.TrustForwardedHost {
 		if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
 			return fh
@@ -79,7 +82,11 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 	if u.Host == "" {
 		return 0, fmt.Errorf("core: purge %q: the URL must be absolute (scheme and host)", rawURL)
 	}
-	n := c.purgeKey(ctx, u.Host, u.EscapedPath(), u.RawQuery)
+	host := u.Host
+	if c.cfg.Host != "" {
+		host = c.cfg.Host
+	}
+	n := c.purgeKey(ctx, host, u.EscapedPath(), u.RawQuery)
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Purge("url", n)
 	}
