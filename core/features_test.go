@@ -403,3 +403,42 @@ func TestPurgeHandler(t *testing.T) {
 	}
 	wantStatus(t, do(t, ph, "GET", "/admin/purge?all=1", "Authorization: Bearer s3cret"), 405)
 }
+
+// TestLeaderCancelledHandsOver: the leader's client leaves mid-fill; the waiters do not fail,
+// one of them fills instead.
+func TestLeaderCancelledHandsOver(t *testing.T) {
+	c, _ := newTestCache(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
+	o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-r.Context().Done() // the first (leader) waits until its client leaves
+			return
+		}
+		publicHandler("max-age=60", "ok")(w, r)
+	})
+	h := c.Middleware(o)
+	leaderDone := make(chan struct{})
+	go func() {
+		defer close(leaderDone)
+		r := httptest.NewRequest("GET", "/lc", nil).WithContext(ctx)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	waitFor(time.Second, func() bool { return calls.Load() == 1 })
+	var wg sync.WaitGroup
+	bodies := make([]string, 10)
+	for i := range bodies {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); bodies[i] = body(do(t, h, "GET", "/lc")) }(i)
+	}
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	<-leaderDone
+	for i, b := range bodies {
+		if b != "ok" {
+			t.Fatalf("waiter %d got %q", i, b)
+		}
+	}
+	wantRuns(t, o, 2) // the cancelled leader, then one waiter that took over
+}

@@ -299,63 +299,56 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 		c.lead(x, nil)
 		return
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		cl, leader := c.flights.join(x.lk)
-		if leader {
-			c.lead(x, cl)
-			return
-		}
-		waitStart := time.Now()
-		timer := time.NewTimer(c.cfg.LockWait)
-		select {
-		case <-cl.done:
-			timer.Stop()
-		case <-timer.C:
-			c.waited(waitStart, false)
-			c.lead(x, nil) // the leader is slow: run the handler ourselves
-			return
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		}
-		res := cl.res
-		switch {
-		case res.failed:
-			continue // the leader panicked or left: take over
-		case res.uncacheable || res.raw == nil:
-			c.waited(waitStart, false)
-			c.lead(x, nil)
-			return
-		}
-		var e entry
-		if decodeEntry(res.raw, &e) != nil {
-			c.lead(x, nil)
-			return
-		}
-		if res.variant != 0 && e.header("Vary") != "" {
-			fields, _ := varyFields(http.Header{"Vary": {e.header("Vary")}})
-			if variantHash(fields, x.r.Header) != res.variant {
-				// Another representation was stored: look up again for ours.
-				c.waited(waitStart, false)
-				x.lk, x.vrec, x.variant = "", nil, 0
-				x.depth++
-				c.lookup(x, x.base)
-				return
-			}
-		}
-		c.waited(waitStart, true)
-		now := c.now().UnixNano()
-		cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
-		result := ResultCollapsed
-		if res.stale {
-			cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
-			result = ResultStale
-		}
-		status := c.writeEntry(x.w, x.r, &e, cs, now)
-		c.observe(x, &e, result, "", false, status, 0, "")
+	cl, leader := c.flights.join(x.lk)
+	if leader {
+		c.lead(x, cl)
 		return
 	}
-	c.lead(x, nil)
+	waitStart := time.Now()
+	timer := time.NewTimer(c.cfg.LockWait)
+	select {
+	case <-cl.done:
+		timer.Stop()
+	case <-timer.C:
+		c.waited(waitStart, false)
+		c.lead(x, nil) // the leader is slow: run the handler ourselves
+		return
+	case <-ctx.Done():
+		timer.Stop()
+		return
+	}
+	res := cl.res
+	var e entry
+	switch {
+	case res.uncacheable || (!res.failed && (res.raw == nil || decodeEntry(res.raw, &e) != nil)):
+		c.waited(waitStart, false)
+		c.lead(x, nil)
+		return
+	case res.failed || (res.variant != 0 && !c.sameVariant(&e, res.variant, x.r)):
+		// The leader panicked or its client left, or it stored another representation: look
+		// again (another waiter may have filled it meanwhile), then take over.
+		c.waited(waitStart, false)
+		x.lk, x.vrec, x.variant = "", nil, 0
+		x.depth++
+		c.lookup(x, x.base)
+		return
+	}
+	c.waited(waitStart, true)
+	now := c.now().UnixNano()
+	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+	result := ResultCollapsed
+	if res.stale {
+		cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
+		result = ResultStale
+	}
+	status := c.writeEntry(x.w, x.r, &e, cs, now)
+	c.observe(x, &e, result, "", false, status, 0, "")
+}
+
+// sameVariant reports whether r selects the variant an entry was stored under.
+func (c *Cache) sameVariant(e *entry, variant uint64, r *http.Request) bool {
+	fields, _ := varyFields(http.Header{"Vary": {e.header("Vary")}})
+	return len(fields) == 0 || variantHash(fields, r.Header) == variant
 }
 
 func (c *Cache) waited(start time.Time, served bool) {
