@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/strata-cache/strata/etag"
@@ -14,14 +13,13 @@ import (
 // built is an entry ready to store, and what is still to be written to L2 after the client
 // has its answer.
 type built struct {
-	raw      []byte
-	e        entry
-	key      string
-	ttl      time.Duration
-	vary     []byte // encoded vary record to write at base, if any
-	tags     []string
-	reason   Reason
-	recorded bool
+	raw    []byte
+	e      entry
+	key    string
+	ttl    time.Duration
+	vary   []byte // encoded vary record to write at base, if any
+	tags   []string
+	reason Reason
 }
 
 // policy returns the route policy recorded for the request.
@@ -203,5 +201,3 @@ func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin tim
 	}
 	return c.build(x, old.status, h, old.body, now, origin)
 }
-
-func joinTags(tags []string) string { return strings.Join(tags, " ") }
