@@ -20,6 +20,7 @@ type Cache struct {
 	cfg Config
 
 	l1        *store.L1
+	hot       *hotSet // decoded view of the hottest L1 entries (nil: off)
 	l2        *store.Redis
 	ownsRedis bool
 	stopSub   func()
@@ -52,6 +53,7 @@ func New(cfg Config) (*Cache, error) {
 		if err != nil {
 			return nil, fmt.Errorf("core: L1: %w", err)
 		}
+		c.hot = newHotSet(cfg.HotBytes)
 	}
 	ropts := store.RedisOptions{
 		Prefix:          cfg.Namespace,
@@ -145,6 +147,7 @@ func (c *Cache) now() time.Time { return c.cfg.Clock() }
 
 func (c *Cache) onReconnect() {
 	if c.l1 != nil {
+		c.hot.clear()
 		c.l1.Clear()
 	}
 	c.tags.reset()
@@ -240,6 +243,7 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 		}
 		if c.l1 != nil {
 			if ttl := remaining(b, c.now()); ttl > 0 {
+				c.hot.del(key)
 				if err := c.l1.Set(context.Background(), key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
 					c.storeErr("l1", "set", err)
 				}
@@ -278,6 +282,7 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 	if c.l1 == nil {
 		return
 	}
+	c.hot.del(key)
 	if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
 		c.storeErr("l1", "set", err)
 	}
@@ -295,6 +300,9 @@ func (c *Cache) l2Set(ctx context.Context, key string, b []byte, ttl time.Durati
 func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
 	if c.l1 == nil || len(keys) == 0 {
 		return
+	}
+	for _, k := range keys {
+		c.hot.del(k)
 	}
 	if err := c.l1.Delete(ctx, keys...); err != nil && !errors.Is(err, store.ErrNotFound) {
 		c.storeErr("l1", "delete", err)

@@ -25,6 +25,10 @@ type Config struct {
 
 	// L1MaxBytes bounds the in-process L1 (bigcache). Default 64 MiB.
 	L1MaxBytes int
+	// HotBytes bounds a decoded view of the most recently hit L1 entries, which saves the
+	// copy and decode of an L1 read on repeated hits. It counts against memory on top of
+	// L1MaxBytes. Default 8 MiB; negative disables.
+	HotBytes int
 	// DisableL1 turns the in-process tier off (every lookup goes to L2). Default false.
 	DisableL1 bool
 
@@ -135,6 +139,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.L1MaxBytes == 0 {
 		cfg.L1MaxBytes = 64 << 20
+	}
+	if cfg.HotBytes == 0 {
+		cfg.HotBytes = 8 << 20
 	}
 	if cfg.L1MaxBytes < 0 {
 		return cfg, errors.New("core: L1MaxBytes must not be negative (use DisableL1)")

@@ -65,6 +65,7 @@ type entry struct {
 	tags      []string
 	fields    []field
 	body      []byte
+	clen      string // Content-Length, precomputed for entries in the hot set (not encoded)
 }
 
 type field struct{ name, value string }
@@ -175,8 +176,17 @@ func (d *decoder) str() string {
 }
 
 func decodeEntry(b []byte, e *entry) error {
+	fields, err := decodeEntryTo(b, e, e.fields[:0])
+	e.fields = fields
+	return err
+}
+
+// decodeEntryTo decodes b into e, except the fields, which go into the returned slice (using
+// the backing array of fields when it is large enough). Keeping the fields out of e lets the
+// fast path decode into an array on its stack.
+func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 	if len(b) < 5 || b[0] != kindEntry || b[1] != entryVersion {
-		return errCorrupt
+		return nil, errCorrupt
 	}
 	e.status = int(binary.LittleEndian.Uint16(b[2:]))
 	e.flags = b[4]
@@ -201,20 +211,22 @@ func decodeEntry(b []byte, e *entry) error {
 	}
 	nf := d.uvarint(len(d.b) / 2)
 	if d.err {
-		return errCorrupt
+		return nil, errCorrupt
 	}
-	if nf > 0 {
-		e.fields = make([]field, nf)
-		for i := range e.fields {
-			e.fields[i].name = d.str()
-			e.fields[i].value = d.str()
-		}
+	if cap(fields) >= nf {
+		fields = fields[:nf]
+	} else {
+		fields = make([]field, nf)
+	}
+	for i := range fields {
+		fields[i].name = d.str()
+		fields[i].value = d.str()
 	}
 	if d.err || e.status < 100 || e.status > 999 {
-		return errCorrupt
+		return nil, errCorrupt
 	}
 	e.body = d.b
-	return nil
+	return fields, nil
 }
 
 // varyRecord is stored under the URL's primary key when its response varies.

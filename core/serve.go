@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -59,7 +60,10 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		c.serveUnsafe(w, r, next)
 		return
 	}
-	x := exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route}
+	if c.serveFast(w, r, route) {
+		return
+	}
+	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route}
 	var ignore []string
 	if x.st != nil && x.st.hasPolicy {
 		ignore = x.st.policy.IgnoredQuery()
@@ -90,17 +94,93 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	var kb keyBuf
 	p := c.primary(kb[:0], r, ignore)
 	x.k = keys{hash: hashBytes(p), gen: c.gen.Load()}
-	var bb keyBuf
-	bk := c.base(bb[:0], x.k)
-	baseKey := unsafe.String(unsafe.SliceData(bk), len(bk))
+	baseKey := string(c.base(kb[:0], x.k))
 
 	if bypassLookup {
-		x.base = string(baseKey)
+		x.base = baseKey
 		x.lk = x.base
-		c.fill(&x, false)
+		c.fill(x, false)
 		return
 	}
-	c.lookup(&x, baseKey)
+	c.lookup(x, baseKey)
+}
+
+// keyPool holds scratch buffers for the key of a fast-path lookup: the store may not retain
+// the key string, so a pooled buffer avoids an allocation per hit.
+var keyPool = sync.Pool{New: func() any { return new(keyBuf) }}
+
+// serveFast answers the common case — a plain GET or HEAD whose fresh entry is in L1 and
+// needs no refresh — with nothing on the heap but the store's copy of the entry and the
+// header values. Anything else (a miss, a Vary record, a stale entry, request directives,
+// Authorization, a route policy set before the cache) reports false, and the full path runs.
+func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) bool {
+	if c.l1 == nil || len(r.Header["Authorization"]) > 0 || len(r.Header["Cache-Control"]) > 0 ||
+		len(r.Header["Pragma"]) > 0 || stateFrom(r.Context()) != nil {
+		return false
+	}
+	kb := keyPool.Get().(*keyBuf)
+	defer keyPool.Put(kb)
+	p := c.primary(kb[:0], r, nil)
+	k := keys{hash: hashBytes(p), gen: c.gen.Load()}
+	bk := c.base(kb[:0], k)
+	key := unsafe.String(unsafe.SliceData(bk), len(bk))
+	now := c.now()
+	n := now.UnixNano()
+	var e *entry
+	var fields []field
+	if he := c.hot.get(key, n); he != nil {
+		e, fields = &he.e, he.e.fields
+	} else {
+		epoch := c.hot.epoch(key)
+		raw, err := c.l1.Get(r.Context(), key)
+		if err != nil || len(raw) == 0 || raw[0] != kindEntry {
+			return false
+		}
+		e = new(entry)
+		fields, err = decodeEntryTo(raw, e, nil)
+		if err != nil {
+			return false
+		}
+		c.hot.put(key, epoch, raw, e, fields)
+	}
+	ttl := e.ttl(n)
+	if ttl <= 0 || c.refreshEarly(e, ttl) {
+		return false
+	}
+	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
+	if e.negative() {
+		cs.detail = "negative"
+	}
+	if c.cfg.Debug {
+		return false // the key parameter is rendered on the full path
+	}
+	status := c.writeStored(w, r, e, fields, e.body, cs, n)
+	if c.cfg.Observer != nil {
+		res := ResultHit
+		switch {
+		case status == http.StatusNotModified:
+			res = ResultNotModified
+		case e.negative():
+			res = ResultNegativeHit
+		}
+		ev := Event{Result: res, Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route}
+		if route != nil {
+			if rt := route(r); rt != "" {
+				ev.Route = rt
+			}
+		}
+		c.cfg.Observer.Request(ev)
+	}
+	return true
+}
+
+// refreshEarly is probabilistic early refresh (XFetch): refresh when
+// now - delta*beta*ln(rand) >= expiry, delta being the time the origin took.
+func (c *Cache) refreshEarly(e *entry, ttl time.Duration) bool {
+	if c.cfg.Beta <= 0 || e.recompute <= 0 {
+		return false
+	}
+	return -float64(e.recompute)*c.cfg.Beta*math.Log(c.cfg.Rand()) >= float64(ttl)
 }
 
 // lookup finds the entry for the request and answers from it, or fills.
@@ -204,22 +284,24 @@ func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, 
 	if c.cfg.Observer != nil {
 		c.observe(x, e, res, "", false, status, 0, tier)
 	}
-	// Probabilistic early refresh (XFetch): refresh when now - delta*beta*ln(rand) >= expiry.
-	if c.cfg.Beta > 0 && e.recompute > 0 {
-		gap := -float64(e.recompute) * c.cfg.Beta * math.Log(c.cfg.Rand())
-		if gap >= float64(ttl) {
-			x.base = string(baseKey)
-			if x.lk == "" {
-				x.lk = x.base
-			}
-			c.revalidateAfter(x, e, nil)
+	if c.refreshEarly(e, ttl) {
+		x.base = string(baseKey)
+		if x.lk == "" {
+			x.lk = x.base
 		}
+		c.revalidateAfter(x, e, nil)
 	}
 }
 
 // writeEntry writes a stored entry to the client, answering a matching conditional request
 // with 304 (RFC 9110 §13.2.2) and HEAD without a body. It returns the status sent.
 func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, cs cacheStatus, now int64) int {
+	return c.writeStored(w, r, e, e.fields, e.body, cs, now)
+}
+
+// writeStored is writeEntry with the body passed apart, so that escape analysis keeps a
+// stack-allocated entry (and its field array) on the stack on the fast path.
+func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fields []field, body []byte, cs cacheStatus, now int64) int {
 	status := e.status
 	if status >= 200 && status < 300 && hasPreconditions(r.Header) {
 		var lm time.Time
@@ -235,39 +317,43 @@ func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, cs 
 	}
 	h := w.Header()
 	// One backing array for every value, plus Age, Cache-Status and Content-Length.
-	vals := make([]string, len(e.fields)+3)
+	vals := make([]string, len(fields)+3)
 	i := 0
-	for i < len(e.fields) {
+	for i < len(fields) {
 		j := i + 1
-		for j < len(e.fields) && e.fields[j].name == e.fields[i].name {
+		for j < len(fields) && fields[j].name == fields[i].name {
 			j++
 		}
-		name := e.fields[i].name
+		name := fields[i].name
 		if status == http.StatusOK || status == e.status || keepOn304(name, e.etag != "") {
 			if status != e.status && status != http.StatusNotModified {
 				i = j
 				continue // 412: no representation fields
 			}
 			for n := i; n < j; n++ {
-				vals[n] = e.fields[n].value
+				vals[n] = fields[n].value
 			}
 			h[name] = vals[i:j:j]
 		}
 		i = j
 	}
-	n := len(e.fields)
+	n := len(fields)
 	vals[n] = itoa(int(e.age(now) / time.Second)) // §5.1
 	h["Age"] = vals[n : n+1 : n+1]
 	vals[n+1] = c.renderStatus(cs)
 	h["Cache-Status"] = vals[n+1 : n+2 : n+2]
 	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
 	if bodyOK {
-		vals[n+2] = itoa(len(e.body))
+		if e.clen != "" {
+			vals[n+2] = e.clen
+		} else {
+			vals[n+2] = itoa(len(body))
+		}
 		h["Content-Length"] = vals[n+2 : n+3 : n+3]
 	}
 	w.WriteHeader(status)
-	if bodyOK && r.Method != http.MethodHead && len(e.body) > 0 {
-		_, _ = w.Write(e.body)
+	if bodyOK && r.Method != http.MethodHead && len(body) > 0 {
+		_, _ = w.Write(body)
 	}
 	return status
 }
@@ -301,6 +387,13 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 	}
 	cl, leader := c.flights.join(x.lk)
 	if leader {
+		// Double-check: the previous leader may have stored the entry between this
+		// request's lookup and its join.
+		if x.stale == nil && c.l1 != nil {
+			if raw, err := c.l1.Get(ctx, x.lk); err == nil && c.serveStored(x, raw, cl) {
+				return
+			}
+		}
 		c.lead(x, cl)
 		return
 	}
@@ -343,6 +436,25 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 	}
 	status := c.writeEntry(x.w, x.r, &e, cs, now)
 	c.observe(x, &e, result, "", false, status, 0, "")
+}
+
+// serveStored answers x from a stored entry found after it became a leader (and hands the
+// entry to the waiters of cl). It reports false when raw is not a fresh entry.
+func (c *Cache) serveStored(x *exchange, raw []byte, cl *call) bool {
+	var e entry
+	if len(raw) == 0 || decodeEntry(raw, &e) != nil {
+		return false
+	}
+	now := c.now().UnixNano()
+	if e.ttl(now) <= 0 {
+		return false
+	}
+	if cl != nil {
+		c.flights.finish(x.lk, cl, fillResult{raw: raw, variant: e.variant})
+	}
+	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+	c.answer(x, &e, cs, ResultCollapsed, false, 0, "")
+	return true
 }
 
 // sameVariant reports whether r selects the variant an entry was stored under.
@@ -419,6 +531,18 @@ func (c *Cache) lead(x *exchange, cl *call) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if token != "" && x.stale == nil {
+			// Double-check across the fleet: the previous holder may have stored the entry
+			// and released the lock just before this request took it.
+			if raw := c.peekL2(ctx, x); raw != nil {
+				_ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token)
+				if c.serveStored(x, raw, nil) {
+					finish(fillResult{raw: raw, variant: x.variant})
+					return
+				}
+				token = ""
+			}
 		}
 		if token != "" {
 			defer func() { _ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token) }()

@@ -1,0 +1,133 @@
+package core
+
+import (
+	"sync"
+)
+
+// hotSet memoises decoded L1 entries of the hottest keys, so a repeated hit costs a map
+// lookup instead of bigcache's two copies (key and value) and a decode. It is a view of L1,
+// never a tier of its own: every L1 write, delete and clear goes through it first, an entry
+// carries its own expiry, and it is bounded in bytes (Config.HotBytes). When a shard is full
+// it starts over, which keeps it free of per-entry bookkeeping; hot keys come back at once.
+type hotSet struct {
+	shards   [hotShards]hotShard
+	maxBytes int // per shard
+}
+
+const hotShards = 32
+
+type hotShard struct {
+	mu    sync.RWMutex
+	m     map[string]*hotEntry
+	bytes int
+	epoch uint64 // bumped by every delete and clear: a put read before one is refused
+}
+
+// hotEntry is immutable once published.
+type hotEntry struct {
+	raw    []byte // the encoded entry the fields alias
+	e      entry
+	expire int64 // tier expiry, unix nanos
+}
+
+func newHotSet(maxBytes int) *hotSet {
+	if maxBytes <= 0 {
+		return nil
+	}
+	h := &hotSet{maxBytes: max(maxBytes/hotShards, 1)}
+	for i := range h.shards {
+		h.shards[i].m = make(map[string]*hotEntry)
+	}
+	return h
+}
+
+func (h *hotSet) shard(key string) *hotShard {
+	var x uint32 = 2166136261
+	for i := 0; i < len(key); i++ {
+		x = (x ^ uint32(key[i])) * 16777619
+	}
+	return &h.shards[x%hotShards]
+}
+
+// epoch returns the shard's epoch, to be read before the L1 read that feeds put.
+func (h *hotSet) epoch(key string) uint64 {
+	if h == nil {
+		return 0
+	}
+	s := h.shard(key)
+	s.mu.RLock()
+	e := s.epoch
+	s.mu.RUnlock()
+	return e
+}
+
+// get looks a key up; key may alias a scratch buffer (it is not kept).
+func (h *hotSet) get(key string, now int64) *hotEntry {
+	if h == nil {
+		return nil
+	}
+	s := h.shard(key)
+	s.mu.RLock()
+	he := s.m[key]
+	s.mu.RUnlock()
+	if he == nil || now >= he.expire {
+		return nil
+	}
+	return he
+}
+
+// put publishes an entry read from L1 after epoch was taken; it is dropped when a delete or
+// clear happened in between (the read may be older than the delete). key is copied.
+func (h *hotSet) put(key string, epoch uint64, raw []byte, e *entry, fields []field) {
+	if h == nil || len(raw) > h.maxBytes/4 {
+		return
+	}
+	he := &hotEntry{raw: raw, e: *e, expire: e.expires}
+	he.e.fields = append([]field(nil), fields...)
+	he.e.clen = formatInt(len(e.body))
+	s := h.shard(key)
+	s.mu.Lock()
+	if s.epoch != epoch {
+		s.mu.Unlock()
+		return
+	}
+	key = string([]byte(key))
+	if s.bytes+len(raw) > h.maxBytes {
+		s.m = make(map[string]*hotEntry, len(s.m))
+		s.bytes = 0
+	}
+	if old := s.m[key]; old != nil {
+		s.bytes -= len(old.raw)
+	}
+	s.m[key] = he
+	s.bytes += len(raw)
+	s.mu.Unlock()
+}
+
+func (h *hotSet) del(key string) {
+	if h == nil {
+		return
+	}
+	s := h.shard(key)
+	s.mu.Lock()
+	s.epoch++
+	if old := s.m[key]; old != nil {
+		s.bytes -= len(old.raw)
+		delete(s.m, key)
+	}
+	s.mu.Unlock()
+}
+
+func (h *hotSet) clear() {
+	if h == nil {
+		return
+	}
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		s.m = make(map[string]*hotEntry)
+		s.bytes = 0
+		s.epoch++
+		s.mu.Unlock()
+	}
+}
