@@ -28,9 +28,10 @@ var benchSizes = []struct {
 	n    int
 }{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}}
 
-// benchCC is the policy of every benchmarked response: stored for an hour, so nothing expires
-// during a run.
-const benchCC = "public, s-maxage=3600"
+// benchCC is the policy of every benchmarked response: stored for ten minutes, so nothing
+// expires during a run, and the hit's Cache-Status ttl stays under 1024 s (the precomputed
+// range; BenchmarkRenderStatus/hit-ttl-3600 shows the cost past it).
+const benchCC = "public, max-age=10, s-maxage=600"
 
 // benchJSON returns n bytes of JSON.
 func benchJSON(n int) []byte {
@@ -151,6 +152,42 @@ func BenchmarkL1Hit(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, "/products/42", nil)
 			benchServe(b, benchBare(body), r, http.StatusOK, sz.n)
 		})
+	}
+}
+
+// BenchmarkL1HitKeys is the L1 hit over 1,000 keys in rotation (the load benchmark's second
+// scenario), next to the bare handler serving the same requests.
+func BenchmarkL1HitKeys(b *testing.B) {
+	const nkeys = 1000
+	reqs := make([]*http.Request, nkeys)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, "/products/"+strconv.Itoa(i), nil)
+	}
+	run := func(b *testing.B, h http.Handler) {
+		w := newBenchWriter()
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			w.reset()
+			h.ServeHTTP(w, reqs[i%nkeys])
+			i++
+		}
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+	for _, sz := range benchSizes[:2] {
+		body := benchJSON(sz.n)
+		b.Run(sz.name+"/strata", func(b *testing.B) {
+			c := benchCache(b, Config{})
+			h := c.Middleware(benchBare(body))
+			for _, r := range reqs {
+				benchPrime(b, h, r, "stored")
+			}
+			benchPrime(b, h, reqs[0], "hit")
+			run(b, h)
+		})
+		b.Run(sz.name+"/bare", func(b *testing.B) { run(b, benchBare(body)) })
 	}
 }
 
@@ -397,6 +434,7 @@ func BenchmarkRenderStatus(b *testing.B) {
 		cs   cacheStatus
 	}{
 		{"hit", cacheStatus{hit: true, ttl: 59 * time.Second, hasTTL: true}},
+		{"hit-ttl-3600", cacheStatus{hit: true, ttl: 3599 * time.Second, hasTTL: true}},
 		{"stored", cacheStatus{fwd: "uri-miss", stored: true, ttl: time.Hour, hasTTL: true}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -327,6 +327,9 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 }
 
 func (c *Cache) storeErr(tier, op string, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		return // the open breaker: counted once by the store as a rejection, not an error
+	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Error(tier, op)
 	}

@@ -36,7 +36,8 @@ type Config struct {
 	// close it. Single node, Sentinel (failover) and Cluster clients all work. Default nil (L1 only).
 	Redis redis.UniversalClient
 	// RedisURL builds a client when Redis is nil ("redis://host:port/db"). The cache owns and
-	// closes it. Default "" (no L2).
+	// closes it, and routes go-redis's own (process-wide) log lines to Logger at debug level.
+	// Default "" (no L2).
 	RedisURL string
 	// RedisTimeout bounds every Redis call; a call that takes longer counts as a failure.
 	// Default 50ms.

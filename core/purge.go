@@ -17,20 +17,26 @@ import (
 // method invalidates the target URI and the same-origin Location and Content-Location URIs
 // (RFC 9111 §4.4) before the status goes out, so the client's next request cannot see the old
 // entry.
-func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	w.Header().Set("Cache-Status", c.cfg.Name+"; fwd=method")
-	if isSafe(r.Method) {
-		next.ServeHTTP(w, r)
-		return
-	}
+func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
+	start := c.now()
 	sw := &statusWriter{ResponseWriter: w, onStatus: func(code int, h http.Header) {
-		if code >= 200 && code < 400 {
+		// RFC 9211 §2: members run from the origin side to the client side, so this cache's
+		// member goes after any the handler (an upstream cache) set.
+		h.Add("Cache-Status", c.cfg.Name+"; fwd=method")
+		if code >= 200 && code < 400 && !isSafe(r.Method) {
 			c.invalidate(r, h)
 		}
 	}}
 	next.ServeHTTP(sw, r)
 	if sw.status == 0 {
 		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
+	}
+	if c.cfg.Observer != nil {
+		ev := Event{Result: ResultBypass, Reason: string(ReasonMethod), Status: sw.status, Duration: c.now().Sub(start)}
+		if route != nil {
+			ev.Route = route(r)
+		}
+		c.cfg.Observer.Request(ev)
 	}
 }
 

@@ -57,7 +57,7 @@ type exchange struct {
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		c.serveUnsafe(w, r, next)
+		c.serveUnsafe(w, r, next, route)
 		return
 	}
 	if c.serveFast(w, r, route) {
@@ -221,6 +221,7 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 			// §5.2.1.7: only-if-cached with nothing stored → 504.
 			x.w.Header().Set("Cache-Status", c.renderStatus(cacheStatus{fwd: "miss", detail: "only-if-cached"}))
 			x.w.WriteHeader(http.StatusGatewayTimeout)
+			c.observe(x, nil, ResultMiss, "only-if-cached", false, http.StatusGatewayTimeout, 0, "")
 			return
 		}
 		c.fill(x, true)
@@ -596,7 +597,10 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	if !rec.buffered() {
 		finish(fillResult{uncacheable: true})
 		c.markUncacheable(x, now)
-		c.observe(x, nil, ResultMiss, string(rec.reason), false, rec.status, origin, "")
+		if c.cfg.Observer != nil && rec.reason != "" {
+			c.cfg.Observer.Store(x.route(), string(rec.reason), false)
+		}
+		c.observe(x, nil, x.missResult(), string(rec.reason), false, rec.status, origin, "")
 		return
 	}
 	if rec.status == 0 {
@@ -621,7 +625,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 			c.cfg.Observer.Store(x.route(), string(b.reason), false)
 		}
 		c.writeBuffered(x, rec, b.reason)
-		c.observe(x, nil, ResultMiss, string(b.reason), false, rec.status, origin, "")
+		c.observe(x, nil, x.missResult(), string(b.reason), false, rec.status, origin, "")
 		return
 	}
 	c.hfm.del(x.lk)
@@ -643,6 +647,15 @@ func (c *Cache) answer(x *exchange, e *entry, cs cacheStatus, res Result, stored
 	}
 	status := c.writeEntry(x.w, x.r, e, cs, c.now().UnixNano())
 	c.observe(x, e, res, "", stored, status, origin, tier)
+}
+
+// missResult is how a request that ran the handler is reported: a bypass when it was never
+// looked up (Authorization, an honoured client no-cache), else a miss.
+func (x *exchange) missResult() Result {
+	if x.fwd == "bypass" || x.fwd == "request" {
+		return ResultBypass
+	}
+	return ResultMiss
 }
 
 func (x *exchange) route() string {
@@ -722,7 +735,8 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 			}
 		}
 	}
-	h.Set("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(reason)}))
+	// RFC 9211 §2: an upstream cache's members first, then this cache's.
+	h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(reason)}))
 	if status != http.StatusNotModified && status != http.StatusNoContent && status >= 200 {
 		h.Set("Content-Length", itoa(len(body)))
 	}

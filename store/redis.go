@@ -210,7 +210,18 @@ func NewRedisFromURL(url string, opts RedisOptions) (*Redis, error) {
 		return nil, err
 	}
 	r.own = true
+	// go-redis logs pool failures to stderr through a process-wide logger. A store that
+	// built its own client routes them to its Logger at debug level instead, so a cache is
+	// quiet by default (its own failures are logged, rate-limited, as warnings).
+	redis.SetLogger(redisLog{r.log})
 	return r, nil
+}
+
+// redisLog adapts go-redis's logger to slog.
+type redisLog struct{ l *slog.Logger }
+
+func (g redisLog) Printf(ctx context.Context, format string, v ...any) {
+	g.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // Client returns the underlying client.

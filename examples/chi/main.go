@@ -35,7 +35,7 @@ func Router(setup *demo.Setup, app *demo.App) http.Handler {
 		demo.Write(w, app.UpdateProduct(r, chi.URLParam(r, "id")))
 	})
 	r.With(chicache.Policy(demo.ListPolicy)).Get(demo.RouteProducts, func(w http.ResponseWriter, r *http.Request) {
-		demo.Write(w, app.ListProducts(r.URL.Query().Get("category")))
+		demo.Write(w, app.ListProducts(r.Context(), r.URL.Query().Get("category")))
 	})
 	r.Get(demo.RouteMe, func(w http.ResponseWriter, r *http.Request) { demo.Write(w, app.Me(r)) })
 	r.With(chicache.Policy(demo.SlowPolicy)).Get(demo.RouteSlow, func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +62,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer setup.Cache.Close()
-	app := demo.New(setup.Cache)
+	app, err := demo.NewApp(setup.Cache, flags)
+	if err != nil {
+		log.Fatal(err)
+	}
 	handler := Router(setup, app)
 	if err := setup.Warm(flags, handler); err != nil {
 		log.Fatal(err)

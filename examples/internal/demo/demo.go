@@ -4,9 +4,11 @@
 package demo
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -16,9 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/etag"
 	"github.com/strata-cache/strata/headers"
+	"github.com/strata-cache/strata/metrics"
 )
 
 // Route patterns, as the routers spell them (the keys of /debug/origin).
@@ -56,29 +63,42 @@ type App struct {
 	AdminToken string
 	SlowDelay  time.Duration
 
-	mu       sync.RWMutex
-	products map[int]*Product
+	Catalogue Catalogue
+
 	fail     atomic.Bool
 	originMu sync.Mutex
 	origin   map[string]int
 	users    map[string]string
 }
 
-// New seeds products 1–100.
+// New returns the demo over an in-memory catalogue of products 1–100.
 func New(cache *core.Cache) *App {
-	a := &App{
+	return &App{
 		Cache:      cache,
+		Catalogue:  NewMemCatalogue(),
 		AdminToken: os.Getenv("STRATA_ADMIN_TOKEN"),
 		SlowDelay:  200 * time.Millisecond,
-		products:   make(map[int]*Product),
 		origin:     make(map[string]int),
 		users:      map[string]string{"alice-token": "alice", "bob-token": "bob"},
 	}
-	for i := 1; i <= 100; i++ {
-		a.products[i] = &Product{ID: i, Name: fmt.Sprintf("Product %d", i),
-			Category: categories[i%len(categories)], Price: float64(i*100+99) / 100, Version: 1}
+}
+
+// NewApp returns the demo for the flags: with -redis the catalogue lives in Redis, shared by
+// every example process on it (as instances share a database).
+func NewApp(cache *core.Cache, f Flags) (*App, error) {
+	a := New(cache)
+	if f.Redis != "" {
+		cat, err := NewRedisCatalogue(context.Background(), f.Redis)
+		if err != nil {
+			return nil, err
+		}
+		a.Catalogue = cat
 	}
-	return a
+	return a, nil
+}
+
+func internalError(err error) Reply {
+	return jsonReply(http.StatusInternalServerError, map[string]string{"error": err.Error()})
 }
 
 // Reply is a framework-neutral answer.
@@ -118,7 +138,9 @@ func (a *App) originRun(route string) (Reply, bool) {
 }
 
 // ProductETag derives a strong validator from the product's version.
-func ProductETag(p Product) string { return `"p` + strconv.Itoa(p.ID) + "-v" + strconv.Itoa(p.Version) + `"` }
+func ProductETag(p Product) string {
+	return `"p` + strconv.Itoa(p.ID) + "-v" + strconv.Itoa(p.Version) + `"`
+}
 
 // GetProduct answers GET /products/{id}. r carries the request's conditional headers: a
 // matching If-None-Match gets a 304 straight from the handler (cheap revalidation).
@@ -127,13 +149,10 @@ func (a *App) GetProduct(r *http.Request, idStr string) Reply {
 		return rep
 	}
 	id, err := strconv.Atoi(idStr)
-	a.mu.RLock()
-	p, ok := a.products[id]
-	var cp Product
-	if ok {
-		cp = *p
+	cp, ok, cerr := a.Catalogue.Get(r.Context(), id)
+	if cerr != nil {
+		return internalError(cerr)
 	}
-	a.mu.RUnlock()
 	if err != nil || !ok {
 		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
 	}
@@ -149,19 +168,14 @@ func (a *App) GetProduct(r *http.Request, idStr string) Reply {
 }
 
 // ListProducts answers GET /products?category=c.
-func (a *App) ListProducts(category string) Reply {
+func (a *App) ListProducts(ctx context.Context, category string) Reply {
 	if rep, failed := a.originRun(RouteProducts); failed {
 		return rep
 	}
-	a.mu.RLock()
-	list := []Product{}
-	for _, p := range a.products {
-		if category == "" || p.Category == category {
-			list = append(list, *p)
-		}
+	list, err := a.Catalogue.List(ctx, category)
+	if err != nil {
+		return internalError(err)
 	}
-	a.mu.RUnlock()
-	slices.SortFunc(list, func(x, y Product) int { return x.ID - y.ID })
 	rep := jsonReply(http.StatusOK, list)
 	if category != "" {
 		rep.Header.Set("Surrogate-Key", "category:"+category)
@@ -185,25 +199,26 @@ func (a *App) UpdateProduct(r *http.Request, idStr string) Reply {
 	if patch.Category != nil && !slices.Contains(categories, *patch.Category) {
 		return jsonReply(http.StatusBadRequest, map[string]string{"error": "unknown category"})
 	}
-	a.mu.Lock()
-	p, ok := a.products[id]
+	var oldCat string
+	cp, ok, uerr := a.Catalogue.Update(r.Context(), id, func(p *Product) {
+		oldCat = p.Category
+		if patch.Name != nil {
+			p.Name = *patch.Name
+		}
+		if patch.Category != nil {
+			p.Category = *patch.Category
+		}
+		if patch.Price != nil {
+			p.Price = *patch.Price
+		}
+		p.Version++
+	})
+	if uerr != nil {
+		return internalError(uerr)
+	}
 	if err != nil || !ok {
-		a.mu.Unlock()
 		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
 	}
-	oldCat := p.Category
-	if patch.Name != nil {
-		p.Name = *patch.Name
-	}
-	if patch.Category != nil {
-		p.Category = *patch.Category
-	}
-	if patch.Price != nil {
-		p.Price = *patch.Price
-	}
-	p.Version++
-	cp := *p
-	a.mu.Unlock()
 	if a.Cache != nil {
 		tags := []string{"product:" + idStr, "category:" + cp.Category}
 		if oldCat != cp.Category {
@@ -301,19 +316,54 @@ type Setup struct {
 	Metrics http.Handler // serves GET /metrics
 }
 
-// NewSetup builds the examples' cache (L1, plus L2 when a Redis URL is given) and its metrics.
+// NewSetup builds the examples' cache (L1, plus L2 when a Redis URL is given) and its
+// Prometheus metrics, on a registry of their own.
 func NewSetup(f Flags) (*Setup, error) {
-	cache, err := core.New(core.Config{RedisURL: f.Redis, ETagUncached: true})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg, metrics.Options{})
+	cache, err := core.New(core.Config{RedisURL: f.Redis, ETagUncached: true, Observer: m,
+		// Every example process serves the same site, whichever address it is reached on,
+		// so instances on one Redis share entries.
+		Host:   "demo",
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return nil, err
 	}
+	m.Attach(cache)
+	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return &Setup{Cache: cache, Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "metrics not built yet", http.StatusNotImplemented)
+		w.Header().Set("Cache-Control", "no-store") // figures are never cached, here or by a CDN
+		prom.ServeHTTP(w, r)
 	})}, nil
 }
 
-// Warm fills the cache from the -warm file through h (the example's whole router), if given.
-func (s *Setup) Warm(f Flags, h http.Handler) error { return nil }
+// Warm fills the cache from the -warm file through h (the example's whole router), if given,
+// and prints a one-line summary. Relative URLs in the file get the -addr host, the Host that
+// curl sends to the example, so that the warmed entries are the ones clients look up.
+func (s *Setup) Warm(f Flags, h http.Handler) error {
+	if f.Warm == "" {
+		return nil
+	}
+	urls, err := core.WarmFile(f.Warm)
+	if err != nil {
+		return err
+	}
+	host := f.Addr
+	if strings.HasPrefix(host, ":") {
+		host = "localhost" + host
+	}
+	start := time.Now()
+	sum, err := s.Cache.Warm(context.Background(), h, urls, core.WarmOptions{Host: host})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("warm-up from %s: %s in %v\n", f.Warm, sum, time.Since(start).Round(time.Millisecond))
+	for _, e := range sum.Errors {
+		fmt.Printf("  %v\n", e)
+	}
+	return nil
+}
 
 // Banner is what an example prints at start: where it listens and curl lines to try.
 func Banner(framework string, f Flags) string {
