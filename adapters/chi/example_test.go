@@ -1,0 +1,51 @@
+package chicache_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	chicache "github.com/strata-cache/strata/adapters/chi"
+	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/headers"
+)
+
+func ExampleMiddleware() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cache, _ := core.New(core.Config{Clock: func() time.Time { return now }})
+	defer cache.Close()
+
+	r := chi.NewRouter()
+	r.Use(chicache.Middleware(cache))
+	r.With(chicache.Policy(headers.Public(10 * time.Second).SMaxAge(time.Minute))).
+		Get("/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"id":"`+chi.URLParam(r, "id")+`"}`)
+		})
+
+	for i := 0; i < 2; i++ {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/products/7", nil))
+		fmt.Println(w.Body.String(), w.Header().Get("Cache-Status"))
+	}
+	// Output:
+	// {"id":"7"} strata; fwd=uri-miss; ttl=60; stored
+	// {"id":"7"} strata; hit; ttl=60
+}
+
+func ExamplePolicy() {
+	cache, _ := core.New(core.Config{})
+	defer cache.Close()
+	r := chi.NewRouter()
+	r.Use(chicache.Middleware(cache))
+	r.With(chicache.Policy(headers.Private())).Get("/me", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "mine")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "/me", nil))
+	fmt.Println(w.Header().Get("Cache-Control"), "|", w.Header().Get("Cache-Status"))
+	// Output: private | strata; fwd=uri-miss; fwd-status=200; detail=private
+}
