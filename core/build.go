@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strata-cache/strata/etag"
@@ -18,6 +19,8 @@ type built struct {
 	key    string
 	ttl    time.Duration
 	vary   []byte // encoded vary record to write at base, if any
+	ignore []byte // encoded record of a route's ignored query parameters, if any
+	strip  []string
 	tags   []string
 	reason Reason
 }
@@ -77,6 +80,14 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	}
 	if !c.cfg.DisableAutoETag && h.Get("Etag") == "" && status == http.StatusOK {
 		h["Etag"] = []string{etag.Strong(body)}
+	}
+
+	// A route policy that ignores query parameters: store under the key without them, and
+	// record the parameters under the query-less key, so lookups find it (see lookup).
+	if ign := pol.IgnoredQuery(); len(ign) > 0 && !x.rekeyed && x.r.URL.RawQuery != "" {
+		x.k = keys{hash: hashBytes(c.primary(nil, x.r, ign)), gen: x.k.gen}
+		x.base, x.vrec, x.rekeyed = string(c.base(nil, x.k)), nil, true
+		b.ignore = encodeIgnore(ign)
 	}
 
 	// Variant selection (RFC 9111 §4.1) and the per-URL cap.
@@ -147,7 +158,7 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		b.raw = nil
 		return b
 	}
-	b.key, b.ttl, b.tags = key, life, b.e.tags
+	b.key, b.ttl, b.tags, b.strip = key, life, b.e.tags, f.strip
 	c.stripTags(h)
 	return b
 }
@@ -158,6 +169,9 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	c.l1Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
 		c.l1Set(ctx, x.base, b.vary, b.ttl)
+	}
+	if b.ignore != nil {
+		c.l1Set(ctx, c.ignoreKey(x.r), b.ignore, b.ttl)
 	}
 	if c.l2 == nil {
 		c.tags.add(b.tags, b.key, b.e.expires, b.e.storedAt)
@@ -175,6 +189,9 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	c.l2Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
 		c.l2Set(ctx, x.base, b.vary, b.ttl)
+	}
+	if b.ignore != nil {
+		c.l2Set(ctx, c.ignoreKey(x.r), b.ignore, b.ttl)
 	}
 	if len(b.tags) > 0 {
 		// The tag sets outlive their entries a little, so a purge always finds them.
@@ -200,4 +217,28 @@ func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin tim
 		h[k] = v
 	}
 	return c.build(x, old.status, h, old.body, now, origin)
+}
+
+// The ignored-parameters record of a path: kind 'Q', version, then the names joined by '&'.
+const kindIgnore byte = 'Q'
+
+func encodeIgnore(names []string) []byte {
+	return append([]byte{kindIgnore, entryVersion}, strings.Join(names, "&")...)
+}
+
+// ignoreKey is the key of a path's ignored-parameters record: the query-less primary key
+// with a suffix of its own.
+func (c *Cache) ignoreKey(r *http.Request) string {
+	p := c.primaryOf(nil, c.requestHost(r), r.URL.EscapedPath(), "", nil)
+	b := c.base(nil, keys{hash: hashBytes(p), gen: c.gen.Load()})
+	return string(append(b, ":q"...))
+}
+
+// routeIgnore returns the query parameters a route policy left out of the request path's keys.
+func (c *Cache) routeIgnore(ctx context.Context, r *http.Request) []string {
+	raw, _, err := c.get(ctx, c.ignoreKey(r))
+	if err != nil || len(raw) < 2 || raw[0] != kindIgnore || raw[1] != entryVersion {
+		return nil
+	}
+	return strings.Split(string(raw[2:]), "&")
 }

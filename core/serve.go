@@ -52,7 +52,8 @@ type exchange struct {
 
 	stale    *entry // stale entry being revalidated
 	staleRaw []byte
-	depth    int // re-lookups after a waiter found another variant
+	depth    int  // re-lookups after a waiter found another variant
+	rekeyed  bool // the key leaves out the route policy's ignored query parameters
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
@@ -212,6 +213,17 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	if raw != nil && decodeEntry(raw, &e) != nil {
 		raw = nil
 	}
+	if raw == nil && x.vrec == nil && !x.rekeyed && x.r.URL.RawQuery != "" {
+		// A route policy may leave query parameters out of its keys; the route's fills
+		// recorded which, under the query-less key (see build).
+		if ignore := c.routeIgnore(ctx, x.r); len(ignore) > 0 {
+			x.rekeyed = true
+			x.k = keys{hash: hashBytes(c.primary(nil, x.r, ignore)), gen: x.k.gen}
+			x.lk = ""
+			c.lookup(x, string(c.base(nil, x.k)))
+			return
+		}
+	}
 	if raw == nil {
 		x.base = string(baseKey)
 		if x.lk == "" {
@@ -337,6 +349,9 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			h[name] = vals[i:j:j]
 		}
 		i = j
+	}
+	if c.cfg.ForwardSurrogateKey && len(e.tags) > 0 && status != http.StatusNotModified {
+		h["Surrogate-Key"] = []string{headers.SurrogateKey(e.tags)} // for the CDN
 	}
 	n := len(fields)
 	vals[n] = itoa(int(e.age(now) / time.Second)) // §5.1
@@ -635,6 +650,15 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
 	if c.cfg.Debug {
 		cs.key = b.key
+	}
+	if x.w != nil {
+		// Fields kept out of the entry (private="…", no-cache="…") still reach the client
+		// whose request produced them.
+		for _, name := range b.strip {
+			if v := rec.snap.Values(name); len(v) > 0 {
+				x.w.Header()[http.CanonicalHeaderKey(name)] = v
+			}
+		}
 	}
 	c.answer(x, &b.e, cs, result, true, origin, "")
 	c.saveShared(ctx, x, &b)

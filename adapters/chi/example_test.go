@@ -21,7 +21,7 @@ func ExampleMiddleware() {
 
 	r := chi.NewRouter()
 	r.Use(chicache.Middleware(cache))
-	r.With(chicache.Policy(headers.Public(10 * time.Second).SMaxAge(time.Minute))).
+	r.With(chicache.Policy(headers.Public(10*time.Second).SMaxAge(time.Minute))).
 		Get("/products/{id}", func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"id":"`+chi.URLParam(r, "id")+`"}`)
 		})

@@ -1,0 +1,129 @@
+package echocache
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/headers"
+)
+
+// Middleware returns echo middleware that caches responses through c. Register it with
+// e.Use, after middleware.Recover:
+//
+//	e.Use(middleware.Recover(), echocache.Middleware(cache))
+//
+// It serves GET and HEAD from the cache, writing a hit through echo's Response (so its
+// Status, Size and Committed describe the hit), and runs the rest of the chain for a miss.
+// An error returned by a handler is answered by the HTTPErrorHandler at once, inside the
+// cache, so the cache sees its real status and never stores it as a 200. It labels metrics
+// with echo's route path.
+func Middleware(c *core.Cache) echo.MiddlewareFunc {
+	m := &middleware{cache: c}
+	m.pool.New = func() any { return m.newBinding() }
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error { return m.serve(ec, next) }
+	}
+}
+
+// Policy returns per-route middleware that declares the route's cache policy:
+//
+//	e.GET("/products/:id", getProduct, echocache.Policy(headers.Public(time.Minute)))
+//
+// The policy sets the Cache-Control, CDN-Cache-Control and Vary fields the handler did not
+// set itself, and hands its cache-only settings (tags, negative TTL) to the cache. Without
+// the cache middleware in front, it still sets those fields for the CDN and the browser.
+func Policy(p headers.Policy) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error {
+			r := ec.Request()
+			if r2 := core.WithPolicy(r, p); r2 != r {
+				// No cache in front: set the fields just before the status goes out.
+				ec.SetRequest(r2)
+				res := ec.Response()
+				res.Before(func() {
+					if res.Status >= 200 {
+						p.Apply(res.Header())
+					}
+				})
+			}
+			return next(ec)
+		}
+	}
+}
+
+type middleware struct {
+	cache *core.Cache
+	pool  sync.Pool // *binding
+}
+
+// binding ties one core handler to one echo request at a time: core's handler is built once
+// per binding, with the binding as its next handler, and a request takes a binding from the
+// pool and points it at its context and the rest of its chain.
+type binding struct {
+	h    http.Handler // core's handler in front of the binding
+	ec   echo.Context
+	next echo.HandlerFunc
+	w    clientWriter
+}
+
+// clientWriter is the request's echo.Response as the cache's writer: the cache writes
+// through the Response, so its Status, Size, Committed and hooks describe the answer. A
+// flush the client's writer cannot do (the cache flushes a stale answer before refreshing
+// it) is an error rather than echo's panic.
+type clientWriter struct{ *echo.Response }
+
+func (w *clientWriter) FlushError() error {
+	return http.NewResponseController(w.Response.Writer).Flush()
+}
+
+func (w *clientWriter) Flush() { _ = w.FlushError() }
+
+func (w *clientWriter) Unwrap() http.ResponseWriter { return w.Response }
+
+func (m *middleware) newBinding() any {
+	b := new(binding)
+	b.h = m.cache.Handler(b, core.HandlerOptions{Route: b.route})
+	return b
+}
+
+func (b *binding) route(*http.Request) string { return b.ec.Path() }
+
+func (m *middleware) serve(ec echo.Context, next echo.HandlerFunc) error {
+	if ec.Request().Method == http.MethodHead && ec.Get(echo.ContextKeyHeaderAllow) != nil {
+		// echo routes HEAD apart from GET, and found the path but no HEAD route (it
+		// answers 405). The cache would answer HEAD from the GET entry, or fill that entry
+		// with the 405: leave such a request to echo.
+		return next(ec)
+	}
+	b := m.pool.Get().(*binding)
+	b.ec, b.next, b.w.Response = ec, next, ec.Response()
+	b.h.ServeHTTP(&b.w, ec.Request())
+	b.ec, b.next, b.w.Response = nil, nil, nil
+	m.pool.Put(b)
+	return nil
+}
+
+// ServeHTTP is core's next handler: the rest of echo's chain, with the fill's request and a
+// Response of its own that writes into core's writer. The request's own Response is left
+// for the cache's answer, so its Status, Size and Committed, and the Before and After hooks
+// of the middleware in front, see the answer the client gets, once. Both are restored when
+// the chain returns or panics, so middleware.Recover in front answers on the client's
+// Response.
+func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ec := b.ec
+	origReq, origRes := ec.Request(), ec.Response()
+	ec.SetRequest(r)
+	ec.SetResponse(echo.NewResponse(w, ec.Echo()))
+	defer func() {
+		ec.SetRequest(origReq)
+		ec.SetResponse(origRes)
+	}()
+	if err := b.next(ec); err != nil {
+		// Answer the error here, into the cache's writer: its status (e.g. 503) is then
+		// what the cache sees, and an error is never stored as an empty 200.
+		ec.Error(err)
+	}
+}

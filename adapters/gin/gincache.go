@@ -1,0 +1,121 @@
+package gincache
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/headers"
+)
+
+// Middleware returns gin middleware that caches responses through c. Register it on the
+// engine or a group, after gin.Recovery:
+//
+//	r.Use(gin.Recovery(), gincache.Middleware(cache))
+//
+// It serves GET and HEAD from the cache, aborting the rest of the chain on a hit, and runs
+// the chain for a miss with gin's writer capturing into the cache. It labels metrics with
+// gin's FullPath. A handler's panic reaches gin's Recovery unchanged, after the cache has
+// cleaned up.
+func Middleware(c *core.Cache) gin.HandlerFunc {
+	m := &middleware{cache: c}
+	m.pool.New = func() any { return m.newBinding() }
+	return m.serve
+}
+
+// Policy returns per-route middleware that declares the route's cache policy:
+//
+//	r.GET("/products/:id", gincache.Policy(headers.Public(time.Minute)), getProduct)
+//
+// The policy sets the Cache-Control, CDN-Cache-Control and Vary fields the handler did not
+// set itself, and hands its cache-only settings (tags, negative TTL) to the cache. Without
+// the cache middleware in front, it still sets those fields for the CDN and the browser.
+func Policy(p headers.Policy) gin.HandlerFunc {
+	pm := core.PolicyMiddleware(p)
+	return func(gc *gin.Context) {
+		if r := gc.Request; core.WithPolicy(r, p) == r {
+			gc.Next() // the cache in front has recorded the policy
+			return
+		}
+		rw := new(responseWriter)
+		pm(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			runChain(gc, rw, w, r)
+		})).ServeHTTP(gc.Writer, gc.Request)
+	}
+}
+
+type middleware struct {
+	cache *core.Cache
+	pool  sync.Pool // *binding
+}
+
+// binding ties one core handler to one gin request at a time. Core's handler is built once
+// per binding, with the binding itself as the next handler, so a request builds no handler
+// and allocates nothing here: it takes a binding from the pool, points it at its
+// *gin.Context, and puts it back.
+type binding struct {
+	h        http.Handler // core's handler in front of the binding
+	gc       *gin.Context
+	ran      bool // core ran the rest of the chain
+	panicked bool // ... and it panicked
+	w        responseWriter
+}
+
+func (m *middleware) newBinding() any {
+	b := new(binding)
+	b.h = m.cache.Handler(b, core.HandlerOptions{Route: b.route})
+	return b
+}
+
+func (b *binding) route(*http.Request) string { return b.gc.FullPath() }
+
+func (m *middleware) serve(gc *gin.Context) {
+	if gc.FullPath() == "" {
+		// No route took the request: gin answers it with its 404 or 405 (and NoRoute or
+		// NoMethod handlers). Leave it to gin. In particular gin routes HEAD apart from
+		// GET, so a HEAD request for a GET-only route would otherwise be answered from
+		// the GET entry, or fill it with gin's 404.
+		gc.Next()
+		return
+	}
+	b := m.pool.Get().(*binding)
+	b.gc, b.ran, b.panicked = gc, false, false
+	b.h.ServeHTTP(gc.Writer, gc.Request)
+	ran, panicked := b.ran, b.panicked
+	b.gc = nil
+	m.pool.Put(b)
+	if !ran || panicked {
+		// Answered from the cache (or from a stale entry after the handler panicked):
+		// nothing after this middleware may run.
+		gc.Abort()
+	}
+}
+
+// ServeHTTP is core's next handler: the rest of gin's chain, writing into core's writer.
+func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.ran, b.panicked = true, true
+	runChain(b.gc, &b.w, w, r)
+	b.panicked = false
+}
+
+// runChain runs the rest of gc's chain with the request r and gin's writer capturing into w,
+// then restores gc's own request and writer, also when a handler panics, so that gin's
+// Recovery, which runs before the cache, answers on the client's writer.
+func runChain(gc *gin.Context, rw *responseWriter, w http.ResponseWriter, r *http.Request) {
+	origW, origR := gc.Writer, gc.Request
+	status := http.StatusOK
+	if !origW.Written() {
+		status = origW.Status() // what middleware in front set with c.Status stays the default
+	}
+	rw.reset(w, r, status)
+	gc.Writer, gc.Request = rw, r
+	defer func() {
+		gc.Writer, gc.Request = origW, origR
+		rw.release()
+	}()
+	gc.Next()
+	// gin writes a status set without a body (c.Status(204)) once the chain is done.
+	rw.WriteHeaderNow()
+}

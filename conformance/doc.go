@@ -1,0 +1,54 @@
+// Package conformance is the scenario suite that every Strata adapter passes: one list of
+// named scenarios, written once against net/http, that each framework mounts in its own
+// router and runs.
+//
+// # Running it
+//
+// An adapter's test mounts the scenario's routes behind the cache, in the framework's own
+// idiom, and hands the router back:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
+//			r := chi.NewRouter()
+//			r.Use(middleware.Recoverer, chicache.Middleware(cache))
+//			for _, rt := range routes {
+//				h := chi.Router(r)
+//				if !rt.Policy.IsZero() {
+//					h = r.With(chicache.Policy(rt.Policy))
+//				}
+//				for _, m := range rt.Methods() {
+//					h.Method(m, rt.Path, rt.Handler)
+//				}
+//			}
+//			return r
+//		})
+//	}
+//
+// Run runs every scenario twice: against an L1-only cache, and against a cache with a real
+// Redis L2 (a redis-server started once per Run by internal/redistest; every scenario uses a
+// namespace of its own, and every other scenario also turns the L1 off, so entries come
+// from Redis alone). Where redis-server is missing the Redis half skips, unless
+// STRATA_REQUIRE_REDIS=1.
+//
+// # What a mount must do
+//
+//   - put the cache middleware at the router, so it sees every route, and each route's
+//     Policy (when not zero) on that route;
+//   - answer HEAD on GET routes ([Route.Methods] lists both): a HEAD miss is filled by
+//     running the GET route;
+//   - recover a handler's panic and answer 500, as the framework's own recovery middleware
+//     does: the cache re-panics after cleaning up, and a panic that reaches the suite fails
+//     the step.
+//
+// # Scenarios
+//
+// A [Scenario] names its origin routes, optional Config tweaks and a script of [Step]s:
+// requests (sent straight to the mounted handler, one at a time or several at once), clock
+// advances (every cache runs on an injected clock, so freshness needs no sleeps), actions
+// such as purges, and what each response must look like — status, header and body
+// [Check]s — and how many times each route's handler has run so far. Handlers are counted
+// by the suite, so a hit is told from a miss by the count, not only by Cache-Status.
+//
+// [Scenarios] returns the list; it builds fresh handlers on every call, so a run never
+// sees another run's state.
+package conformance
