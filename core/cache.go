@@ -234,36 +234,31 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	}
 	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
 	// so a hot key that leaves L1 costs Redis one call, not one per waiting request. The
-	// shared call runs detached from any one client (the store bounds it with its timeout);
-	// the result is read-only.
-	ch := c.l2reads.DoChan(key, func() (any, error) {
+	// shared call runs on the first caller's goroutine, detached from its client and bounded
+	// by the store's timeout (a client that leaves waits at most that long); the result is
+	// read-only.
+	v, err, _ := c.l2reads.Do(key, func() (any, error) {
 		b, err := c.l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
 		}
 		if c.l1 != nil {
 			if ttl := remaining(b, c.now()); ttl > 0 {
-				c.hot.del(key)
-				if err := c.l1.Set(context.Background(), key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
-					c.storeErr("l1", "set", err)
-				}
+				c.l1Set(context.Background(), key, b, ttl)
 			}
 		}
 		return b, nil
 	})
-	var res singleflight.Result
-	select {
-	case res = <-ch:
-	case <-ctx.Done():
+	if ctx.Err() != nil {
 		return nil, "", ctx.Err()
 	}
-	if res.Err != nil {
-		if !errors.Is(res.Err, store.ErrNotFound) {
-			c.storeErr("l2", "get", res.Err)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			c.storeErr("l2", "get", err)
 		}
 		return nil, "", store.ErrNotFound
 	}
-	return res.Val.([]byte), "l2", nil
+	return v.([]byte), "l2", nil
 }
 
 // remaining reads the tier expiry of an encoded entry or vary record.

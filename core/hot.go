@@ -14,7 +14,7 @@ type hotSet struct {
 	maxBytes int // per shard
 }
 
-const hotShards = 32
+const hotShards = 8
 
 type hotShard struct {
 	mu    sync.RWMutex
@@ -79,7 +79,7 @@ func (h *hotSet) get(key string, now int64) *hotEntry {
 // put publishes an entry read from L1 after epoch was taken; it is dropped when a delete or
 // clear happened in between (the read may be older than the delete). key is copied.
 func (h *hotSet) put(key string, epoch uint64, raw []byte, e *entry, fields []field) {
-	if h == nil || len(raw) > h.maxBytes/4 {
+	if h == nil || len(raw) > h.maxBytes/2 {
 		return
 	}
 	he := &hotEntry{raw: raw, e: *e, expire: e.expires}
