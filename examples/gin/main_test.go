@@ -1,19 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/strata-cache/strata/examples/internal/demo"
-	"github.com/strata-cache/strata/internal/redistest"
+	"github.com/strata-cache/strata/examples/internal/demotest"
 )
 
 func TestMain(m *testing.M) {
@@ -21,166 +14,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// server starts the gin demo behind a real HTTP server.
-func server(t *testing.T, f demo.Flags, token string) (*httptest.Server, *demo.App) {
-	t.Helper()
-	setup, err := demo.NewSetup(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = setup.Cache.Close() })
-	app, err := demo.NewApp(setup.Cache, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.AdminToken = token
-	srv := httptest.NewServer(Router(setup, app))
-	t.Cleanup(srv.Close)
-	return srv, app
-}
-
-type answer struct {
-	status int
-	h      http.Header
-	body   string
-}
-
-func call(t *testing.T, method, url string, body string, hdr ...string) answer {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range hdr {
-		k, v, _ := strings.Cut(kv, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header, string(b)}
-}
-
-func origin(t *testing.T, base string) map[string]int {
-	t.Helper()
-	var m map[string]int
-	if err := json.Unmarshal([]byte(call(t, "GET", base+"/debug/origin", "").body), &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func expect(t *testing.T, what string, ok bool, got any) {
-	t.Helper()
-	if !ok {
-		t.Fatalf("%s: got %v", what, got)
-	}
-}
-
-// TestDemoAPI walks the README's curl lines and the issues' acceptance steps on L1 alone,
-// as the chi example's test does: the gin example must behave the same.
-func TestDemoAPI(t *testing.T) {
-	srv, _ := server(t, demo.Flags{}, "s3cret")
-	b := srv.URL
-
-	r := call(t, "GET", b+"/products/1", "")
-	expect(t, "first GET", r.status == 200 && strings.Contains(r.h.Get("Cache-Status"), "fwd=uri-miss") && strings.Contains(r.h.Get("Cache-Status"), "stored"), r.h.Get("Cache-Status"))
-	tag := r.h.Get("Etag")
-	r = call(t, "GET", b+"/products/1", "")
-	expect(t, "second GET is a hit with Age", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit") && r.h.Get("Age") != "", r.h)
-	expect(t, "one origin run", origin(t, b)["/products/{id}"] == 1, origin(t, b))
-
-	for _, inm := range []string{tag, "W/" + tag, "*"} {
-		r = call(t, "GET", b+"/products/1", "", "If-None-Match: "+inm)
-		expect(t, "304 for If-None-Match "+inm, r.status == 304 && r.body == "" && r.h.Get("Etag") == tag, r.status)
-	}
-	expect(t, "non-matching tag", call(t, "GET", b+"/products/1", "", `If-None-Match: "nope"`).status == 200, nil)
-
-	// /me: private, never stored, but 304 on a matching If-None-Match.
-	me := call(t, "GET", b+"/me", "", "Authorization: Bearer alice-token")
-	expect(t, "/me", me.status == 200 && strings.Contains(me.body, "alice"), me.body)
-	me2 := call(t, "GET", b+"/me", "", "Authorization: Bearer alice-token", "If-None-Match: "+me.h.Get("Etag"))
-	expect(t, "/me 304", me2.status == 304, me2.status)
-	expect(t, "/me never stored", origin(t, b)["/me"] == 2, origin(t, b))
-	expect(t, "/me without token", call(t, "GET", b+"/me", "").status == 401, nil)
-
-	// 404 negatively cached.
-	call(t, "GET", b+"/products/999", "")
-	r = call(t, "GET", b+"/products/999", "")
-	expect(t, "404 negative hit", r.status == 404 && strings.Contains(r.h.Get("Cache-Status"), "detail=negative"), r.h.Get("Cache-Status"))
-	expect(t, "404 origin runs", origin(t, b)["/products/{id}"] == 2, origin(t, b))
-
-	// PUT invalidates the product and its category list.
-	call(t, "GET", b+"/products?category=games", "")
-	r = call(t, "PUT", b+"/products/1", `{"price":5.55}`)
-	expect(t, "PUT", r.status == 200, r.body)
-	r = call(t, "GET", b+"/products/1", "")
-	expect(t, "new price after PUT", strings.Contains(r.body, `"price":5.55`) && strings.Contains(r.body, `"version":2`), r.body)
-	r = call(t, "GET", b+"/products?category=games", "")
-	expect(t, "list is a miss after PUT", strings.Contains(r.h.Get("Cache-Status"), "fwd="), r.h.Get("Cache-Status"))
-
-	// Purge endpoint.
-	expect(t, "purge without token", call(t, "POST", b+"/admin/purge?tag=product:1", "").status == 401, nil)
-	expect(t, "purge wrong token", call(t, "POST", b+"/admin/purge?tag=product:1", "", "Authorization: Bearer x").status == 403, nil)
-	expect(t, "still cached", strings.Contains(call(t, "GET", b+"/products/1", "").h.Get("Cache-Status"), "hit"), nil)
-	r = call(t, "POST", b+"/admin/purge?tag=product:1", "", "Authorization: Bearer s3cret")
-	expect(t, "purge", r.status == 200 && strings.Contains(r.body, `"purged":1`), r.body)
-	expect(t, "miss after purge", strings.Contains(call(t, "GET", b+"/products/1", "").h.Get("Cache-Status"), "fwd=uri-miss"), nil)
-
-	// /clock: stale-while-revalidate, then stale-if-error.
-	first := call(t, "GET", b+"/clock", "").body
-	time.Sleep(2100 * time.Millisecond)
-	start := time.Now()
-	r = call(t, "GET", b+"/clock", "")
-	expect(t, "SWR answers at once with the stale body", time.Since(start) < 100*time.Millisecond && r.body == first &&
-		strings.Contains(r.h.Get("Cache-Status"), "stale"), r.h.Get("Cache-Status"))
-	r = call(t, "GET", b+"/clock", "")
-	expect(t, "refreshed value next", r.body != first, r.body)
-	call(t, "PUT", b+"/debug/fail?on=1", "")
-	time.Sleep(2100 * time.Millisecond)
-	r = call(t, "GET", b+"/clock", "")
-	expect(t, "stale /clock while the origin fails", r.status == 200 && strings.Contains(r.h.Get("Cache-Status"), "stale"), r.h.Get("Cache-Status"))
-	call(t, "PUT", b+"/debug/fail?on=0", "")
-}
-
-// TestTwoInstancesOnRedis: two example servers on one Redis share entries, invalidations and
-// purges.
-func TestTwoInstancesOnRedis(t *testing.T) {
-	rs := redistest.Start(t)
-	f := demo.Flags{Redis: rs.URL()}
-	a, _ := server(t, f, "s3cret")
-	b, _ := server(t, f, "s3cret")
-
-	call(t, "GET", a.URL+"/products/2", "")
-	r := call(t, "GET", b.URL+"/products/2", "")
-	expect(t, "hit on the second instance", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit"), r.h.Get("Cache-Status"))
-	expect(t, "no origin run on the second", origin(t, b.URL)["/products/{id}"] == 0, origin(t, b.URL))
-
-	call(t, "PUT", a.URL+"/products/2", `{"price":7.77}`)
-	r = call(t, "GET", b.URL+"/products/2", "")
-	expect(t, "second answers the new version", strings.Contains(r.body, `"version":2`), r.body)
-
-	call(t, "GET", b.URL+"/products/3", "")
-	expect(t, "cached on A", strings.Contains(call(t, "GET", a.URL+"/products/3", "").h.Get("Cache-Status"), "hit"), nil)
-	call(t, "POST", a.URL+"/admin/purge?tag=product:3", "", "Authorization: Bearer s3cret")
-	r = call(t, "GET", b.URL+"/products/3", "")
-	expect(t, "purge on A reaches B", strings.Contains(r.h.Get("Cache-Status"), "fwd=uri-miss"), r.h.Get("Cache-Status"))
-}
-
-// TestHead: every GET route answers HEAD, from the GET entry, as on chi.
-func TestHead(t *testing.T) {
-	srv, _ := server(t, demo.Flags{}, "s3cret")
-	r := call(t, "HEAD", srv.URL+"/products/5", "")
-	expect(t, "HEAD miss", r.status == 200 && r.body == "" && strings.Contains(r.h.Get("Cache-Status"), "stored"), r.h.Get("Cache-Status"))
-	r = call(t, "GET", srv.URL+"/products/5", "")
-	expect(t, "GET after HEAD is a hit", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit") && strings.Contains(r.body, `"id":5`), r.h.Get("Cache-Status"))
-	expect(t, "one origin run", origin(t, srv.URL)["/products/{id}"] == 1, origin(t, srv.URL))
-	expect(t, "HEAD /metrics", call(t, "HEAD", srv.URL+"/metrics", "").status == 200, nil)
-}
+// The demo API's acceptance steps, shared by every example.
+func TestDemoAPI(t *testing.T)             { demotest.DemoAPI(t, Router) }
+func TestTwoInstancesOnRedis(t *testing.T) { demotest.TwoInstancesOnRedis(t, Router) }
+func TestHead(t *testing.T)                { demotest.Head(t, Router) }
