@@ -5,15 +5,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -55,33 +47,4 @@ func Router(setup *demo.Setup, app *demo.App) http.Handler {
 	return r
 }
 
-func main() {
-	flags := demo.ParseFlags()
-	setup, err := demo.NewSetup(flags)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer setup.Cache.Close()
-	app, err := demo.NewApp(setup.Cache, flags)
-	if err != nil {
-		log.Fatal(err)
-	}
-	handler := Router(setup, app)
-	if err := setup.Warm(flags, handler); err != nil {
-		log.Fatal(err)
-	}
-	srv := &http.Server{Addr: flags.Addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	fmt.Print(demo.Banner("chi", flags))
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
-	}
-}
+func main() { demo.Main("chi", Router) }

@@ -5,15 +5,8 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -86,33 +79,4 @@ func recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func main() {
-	flags := demo.ParseFlags()
-	setup, err := demo.NewSetup(flags)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer setup.Cache.Close()
-	app, err := demo.NewApp(setup.Cache, flags)
-	if err != nil {
-		log.Fatal(err)
-	}
-	handler := Router(setup, app)
-	if err := setup.Warm(flags, handler); err != nil {
-		log.Fatal(err)
-	}
-	srv := &http.Server{Addr: flags.Addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	fmt.Print(demo.Banner("echo", flags))
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
-	}
-}
+func main() { demo.Main("echo", Router) }
