@@ -127,8 +127,10 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	if f.negative {
 		e.flags |= flagNegative
 	}
-	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
-		e.lastMod = lm.Unix()
+	if v := h.Get("Last-Modified"); v != "" {
+		if lm, err := http.ParseTime(v); err == nil {
+			e.lastMod = lm.Unix()
+		}
 	}
 	e.route = x.route()
 	e.tags = pol.TagsFor(x.r)

@@ -17,10 +17,11 @@ type hotSet struct {
 const hotShards = 8
 
 type hotShard struct {
-	mu    sync.RWMutex
-	m     map[string]*hotEntry
-	bytes int
-	epoch uint64 // bumped by every delete and clear: a put read before one is refused
+	mu      sync.RWMutex
+	m       map[string]*hotEntry
+	bytes   int
+	refused int    // puts refused since the shard was last full
+	epoch   uint64 // bumped by every delete and clear: a put read before one is refused
 }
 
 // hotEntry is immutable once published.
@@ -82,20 +83,32 @@ func (h *hotSet) put(key string, epoch uint64, raw []byte, e *entry, fields []fi
 	if h == nil || len(raw) > h.maxBytes/2 {
 		return
 	}
+	s := h.shard(key)
+	// A full shard refuses new entries (cheaply, before any allocation) until it has refused
+	// as many as it holds; then it starts over. A working set larger than the hot set thus
+	// pays for a put on a fraction of its misses, not on every one.
+	s.mu.RLock()
+	full := s.bytes+len(raw) > h.maxBytes
+	s.mu.RUnlock()
+	if full {
+		s.mu.Lock()
+		s.refused++
+		if s.refused <= len(s.m) {
+			s.mu.Unlock()
+			return
+		}
+		s.m, s.bytes, s.refused = make(map[string]*hotEntry, len(s.m)), 0, 0
+		s.mu.Unlock()
+	}
 	he := &hotEntry{raw: raw, e: *e, expire: e.expires}
 	he.e.fields = append([]field(nil), fields...)
 	he.e.clen = formatInt(len(e.body))
-	s := h.shard(key)
 	s.mu.Lock()
-	if s.epoch != epoch {
+	if s.epoch != epoch || s.bytes+len(raw) > h.maxBytes {
 		s.mu.Unlock()
 		return
 	}
 	key = string([]byte(key))
-	if s.bytes+len(raw) > h.maxBytes {
-		s.m = make(map[string]*hotEntry, len(s.m))
-		s.bytes = 0
-	}
 	if old := s.m[key]; old != nil {
 		s.bytes -= len(old.raw)
 	}

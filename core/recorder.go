@@ -16,6 +16,7 @@ import (
 // Header() is the client's own header map (no copy on the common path); the header is
 // snapshotted when the status is written, and that snapshot is what gets stored.
 type recorder struct {
+	bp      *[]byte             // the pooled buffer buf came from
 	w       http.ResponseWriter // the client; nil for a background revalidation
 	header  http.Header
 	status  int
@@ -39,18 +40,18 @@ func newRecorder(w http.ResponseWriter, limit int) *recorder {
 	} else {
 		rec.header = make(http.Header)
 	}
-	bp := bufPool.Get().(*[]byte)
-	rec.buf = (*bp)[:0]
+	rec.bp = bufPool.Get().(*[]byte)
+	rec.buf = (*rec.bp)[:0]
 	return rec
 }
 
 // release returns the buffer to the pool; the recorder must not be used after.
 func (rec *recorder) release() {
 	if cap(rec.buf) <= 1<<20 {
-		b := rec.buf[:0]
-		bufPool.Put(&b)
+		*rec.bp = rec.buf[:0]
+		bufPool.Put(rec.bp)
 	}
-	rec.buf = nil
+	rec.buf, rec.bp = nil, nil
 }
 
 func (rec *recorder) Header() http.Header { return rec.header }

@@ -181,6 +181,10 @@ func (c *Cache) refreshEarly(e *entry, ttl time.Duration) bool {
 	if c.cfg.Beta <= 0 || e.recompute <= 0 {
 		return false
 	}
+	// -ln(rand) is at most -ln(2^-53) ≈ 36.8, so most hits need no logarithm at all.
+	if float64(e.recompute)*c.cfg.Beta*36.8 < float64(ttl) {
+		return false
+	}
 	return -float64(e.recompute)*c.cfg.Beta*math.Log(c.cfg.Rand()) >= float64(ttl)
 }
 
