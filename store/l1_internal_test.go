@@ -29,7 +29,9 @@ func TestL1GetAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = l.Get(ctx, "missing") }); n != 0 {
 		t.Errorf("Get miss: %v allocations, want 0", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = l.Set(ctx, key, v, time.Minute) }); n != 0 {
-		t.Errorf("Set overwrite: %v allocations, want 0", n)
+	// An overwrite appends to bigcache's ring; once the shard is full, the oldest entry is
+	// evicted, and the eviction counter's callback gets a copy of it: at most one allocation.
+	if n := testing.AllocsPerRun(100, func() { _ = l.Set(ctx, key, v, time.Minute) }); n > 1 {
+		t.Errorf("Set overwrite: %v allocations, want at most 1 (an eviction copy)", n)
 	}
 }
