@@ -604,6 +604,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	}
 	if panicked {
 		finish(fillResult{failed: true})
+		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, http.StatusInternalServerError, origin, "")
 		if x.w == nil {
 			c.cfg.Logger.Error("strata: handler panicked during background revalidation", "panic", pv, "key", x.lk)
 			return
@@ -611,7 +612,9 @@ func (c *Cache) lead(x *exchange, cl *call) {
 		panic(pv)
 	}
 	if x.w != nil && ctx.Err() != nil {
-		return // the client left: nothing complete to store (§3.1); a waiter takes over
+		// The client left: nothing complete to store (§3.1); a waiter takes over.
+		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, origin, "")
+		return
 	}
 	if !rec.buffered() {
 		finish(fillResult{uncacheable: true})
