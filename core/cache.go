@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,7 +194,7 @@ func (c *Cache) onMessage(msg []byte) {
 	case 'K':
 		for body != "" {
 			var k string
-			k, body, _ = cut(body, '\n')
+			k, body, _ = strings.Cut(body, "\n")
 			c.l1Delete(ctx, k)
 		}
 	case 'U':
@@ -204,15 +205,6 @@ func (c *Cache) onMessage(msg []byte) {
 		}
 	case 'P': // another instance's hello
 	}
-}
-
-func cut(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // ---- tiers ----
@@ -314,7 +306,7 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 		var v varyRecord
 		if decodeVary(b, &v) == nil {
 			for _, h := range v.variants {
-				keys = append(keys, base+":"+string(appendHex(nil, h)))
+				keys = append(keys, string(appendVariant([]byte(base), h)))
 			}
 		}
 	}

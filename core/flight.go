@@ -35,12 +35,17 @@ func (f *flights) join(key string) (*call, bool) {
 	if c, ok := f.m[key]; ok {
 		return c, false
 	}
+	return f.start(key), true
+}
+
+// start registers a new call for key; f.mu is held.
+func (f *flights) start(key string) *call {
 	if f.m == nil {
 		f.m = make(map[string]*call)
 	}
 	c := &call{done: make(chan struct{})}
 	f.m[key] = c
-	return c, true
+	return c
 }
 
 // tryLead starts a call only when none is in progress (background refreshes never wait).
@@ -50,12 +55,7 @@ func (f *flights) tryLead(key string) (*call, bool) {
 	if _, ok := f.m[key]; ok {
 		return nil, false
 	}
-	if f.m == nil {
-		f.m = make(map[string]*call)
-	}
-	c := &call{done: make(chan struct{})}
-	f.m[key] = c
-	return c, true
+	return f.start(key), true
 }
 
 func (f *flights) inFlight(key string) bool {

@@ -97,12 +97,15 @@ func (c *Cache) base(dst []byte, k keys) []byte {
 
 // variantKey appends the key of one variant: base + ":" + hex(variant).
 func (c *Cache) variantKey(dst []byte, k keys, variant uint64) []byte {
-	dst = c.base(dst, k)
+	return appendVariant(c.base(dst, k), variant)
+}
+
+// appendVariant appends ":" + hex(variant) to a base key (nothing for variant 0).
+func appendVariant(base []byte, variant uint64) []byte {
 	if variant == 0 {
-		return dst
+		return base
 	}
-	dst = append(dst, ':')
-	return appendHex(dst, variant)
+	return appendHex(append(base, ':'), variant)
 }
 
 const hexDigits = "0123456789abcdef"

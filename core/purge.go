@@ -107,11 +107,8 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 
 // purgeKey removes a URL's base key and its variants; it returns how many entries it removed.
 func (c *Cache) purgeKey(ctx context.Context, host, path, query string) int {
-	r := http.Request{Host: host, URL: &url.URL{Path: path, RawPath: path, RawQuery: query}}
-	if p, err := url.PathUnescape(path); err == nil {
-		r.URL.Path = p
-	}
-	k := keys{hash: hashBytes(c.primaryOf(nil, host, r.URL.EscapedPath(), query, nil)), gen: c.gen.Load()}
+	// path is already escaped (EscapedPath), as the request path is when keys are built.
+	k := keys{hash: hashBytes(c.primaryOf(nil, host, path, query, nil)), gen: c.gen.Load()}
 	base := string(c.base(nil, k))
 	c.hfm.del(base)
 	keys := []string{base}

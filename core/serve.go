@@ -157,14 +157,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	}
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
-		res := ResultHit
-		switch {
-		case status == http.StatusNotModified:
-			res = ResultNotModified
-		case e.negative():
-			res = ResultNegativeHit
-		}
-		ev := Event{Result: res, Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route}
+		ev := Event{Result: hitResult(status, e), Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route}
 		if route != nil {
 			if rt := route(r); rt != "" {
 				ev.Route = rt
@@ -173,6 +166,17 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		c.cfg.Observer.Request(ev)
 	}
 	return true
+}
+
+// hitResult is how a hit is reported.
+func hitResult(status int, e *entry) Result {
+	switch {
+	case status == http.StatusNotModified:
+		return ResultNotModified
+	case e.negative():
+		return ResultNegativeHit
+	}
+	return ResultHit
 }
 
 // refreshEarly is probabilistic early refresh (XFetch): refresh when
@@ -287,19 +291,12 @@ func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, 
 	if c.cfg.Debug {
 		cs.key = x.lk
 		if cs.key == "" {
-			cs.key = "base"
+			cs.key = baseKey
 		}
 	}
 	status := c.writeEntry(x.w, x.r, e, cs, now)
-	res := ResultHit
-	switch {
-	case status == http.StatusNotModified:
-		res = ResultNotModified
-	case e.negative():
-		res = ResultNegativeHit
-	}
 	if c.cfg.Observer != nil {
-		c.observe(x, e, res, "", false, status, 0, tier)
+		c.observe(x, e, hitResult(status, e), "", false, status, 0, tier)
 	}
 	if c.refreshEarly(e, ttl) {
 		x.base = string(baseKey)

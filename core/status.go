@@ -18,7 +18,7 @@ type cacheStatus struct {
 	detail    string // §2.8: implementation detail (a reason token)
 }
 
-// String renders "name; hit; ttl=…". ttl is whole seconds, rounded towards zero.
+// renderStatus renders "name; hit; ttl=…". ttl is whole seconds, rounded towards zero.
 func (c *Cache) renderStatus(s cacheStatus) string {
 	if s.hit && s.hasTTL && !s.stored && !s.collapsed && s.key == "" && s.detail == "" && s.fwd == "" {
 		if sec := int64(s.ttl / time.Second); sec >= 0 && sec < int64(len(c.hitStatus)) {
