@@ -54,6 +54,8 @@ type exchange struct {
 	staleRaw []byte
 	depth    int  // re-lookups after a waiter found another variant
 	rekeyed  bool // the key leaves out the route policy's ignored query parameters
+
+	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
@@ -61,7 +63,8 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		c.serveUnsafe(w, r, next, route)
 		return
 	}
-	if c.serveFast(w, r, route) {
+	served, hash, hashed := c.serveFast(w, r, route)
+	if served {
 		return
 	}
 	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route}
@@ -82,6 +85,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		if cc.NoStore {
 			x.noStore = true // §5.2.1.5: store no part of this request's response
 		}
+		x.onlyIfCached = cc.OnlyIfCached
 		if c.cfg.HonorRequestNoCache && (cc.NoCache || (cc.MaxAge.Valid && cc.MaxAge.Seconds == 0) ||
 			(len(r.Header["Cache-Control"]) == 0 && r.Header.Get("Pragma") == "no-cache")) {
 			bypassLookup = true // §5.2.1.4, §5.2.1.1, §5.4
@@ -93,8 +97,10 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	}
 
 	var kb keyBuf
-	p := c.primary(kb[:0], r, ignore)
-	x.k = keys{hash: hashBytes(p), gen: c.gen.Load()}
+	if !hashed || ignore != nil { // the fast path hashed the same primary key already
+		hash = hashBytes(c.primary(kb[:0], r, ignore))
+	}
+	x.k = keys{hash: hash, gen: c.gen.Load()}
 	baseKey := string(c.base(kb[:0], x.k))
 
 	if bypassLookup {
@@ -114,15 +120,19 @@ var keyPool = sync.Pool{New: func() any { return new(keyBuf) }}
 // needs no refresh — with nothing on the heap but the store's copy of the entry and the
 // header values. Anything else (a miss, a Vary record, a stale entry, request directives,
 // Authorization, a route policy set before the cache) reports false, and the full path runs.
-func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) bool {
+//
+// When it built the key before giving up, it returns the primary key's hash (hashed), so the
+// full path does not hash the URL again.
+func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) (served bool, hash uint64, hashed bool) {
 	if c.l1 == nil || len(r.Header["Authorization"]) > 0 || len(r.Header["Cache-Control"]) > 0 ||
 		len(r.Header["Pragma"]) > 0 || stateFrom(r.Context()) != nil {
-		return false
+		return false, 0, false
 	}
 	kb := keyPool.Get().(*keyBuf)
 	defer keyPool.Put(kb)
 	p := c.primary(kb[:0], r, nil)
 	k := keys{hash: hashBytes(p), gen: c.gen.Load()}
+	hash, hashed = k.hash, true
 	bk := c.base(kb[:0], k)
 	key := unsafe.String(unsafe.SliceData(bk), len(bk))
 	now := c.now()
@@ -135,25 +145,25 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		epoch := c.hot.epoch(key)
 		raw, err := c.l1.Get(r.Context(), key)
 		if err != nil || len(raw) == 0 || raw[0] != kindEntry {
-			return false
+			return false, hash, hashed
 		}
 		e = new(entry)
 		fields, err = decodeEntryTo(raw, e, nil)
 		if err != nil {
-			return false
+			return false, hash, hashed
 		}
 		c.hot.put(key, epoch, raw, e, fields)
 	}
 	ttl := e.ttl(n)
 	if ttl <= 0 || c.refreshEarly(e, ttl) {
-		return false
+		return false, hash, hashed
 	}
 	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
 	if e.negative() {
 		cs.detail = "negative"
 	}
 	if c.cfg.Debug {
-		return false // the key parameter is rendered on the full path
+		return false, hash, hashed // the key parameter is rendered on the full path
 	}
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
@@ -165,7 +175,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		}
 		c.cfg.Observer.Request(ev)
 	}
-	return true
+	return true, hash, hashed
 }
 
 // hitResult is how a hit is reported.
@@ -237,7 +247,7 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 		if x.lk == "" {
 			x.lk = x.base
 		}
-		if onlyIfCached(x.r) {
+		if x.onlyIfCached {
 			// §5.2.1.7: only-if-cached with nothing stored → 504.
 			x.w.Header().Set("Cache-Status", c.renderStatus(cacheStatus{fwd: "miss", detail: "only-if-cached"}))
 			x.w.WriteHeader(http.StatusGatewayTimeout)
@@ -273,13 +283,6 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	x.stale, x.staleRaw = &e, raw
 	x.fwd = "stale"
 	c.fill(x, true)
-}
-
-func onlyIfCached(r *http.Request) bool {
-	if len(r.Header["Cache-Control"]) == 0 {
-		return false
-	}
-	return headers.ParseCacheControl(r.Header["Cache-Control"]).OnlyIfCached
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
