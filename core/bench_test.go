@@ -343,7 +343,7 @@ func BenchmarkKey(b *testing.B) {
 			for b.Loop() {
 				var kb, bb keyBuf
 				p := c.primary(kb[:0], r, nil)
-				k := keys{hash: hashBytes(p), gen: c.gen.Load()}
+				k := keys{hash: c.hashKey(p), gen: c.gen.Load()}
 				n += len(c.base(bb[:0], k))
 			}
 			benchSinkInt = n
@@ -369,7 +369,7 @@ func benchEntry(b *testing.B, body []byte) entry {
 	r := httptest.NewRequest(http.MethodGet, "/products/42", nil)
 	benchPrime(b, h, r, "stored")
 	var kb, bb keyBuf
-	k := keys{hash: hashBytes(c.primary(kb[:0], r, nil)), gen: c.gen.Load()}
+	k := keys{hash: c.hashKey(c.primary(kb[:0], r, nil)), gen: c.gen.Load()}
 	raw, _, err := c.get(context.Background(), string(c.base(bb[:0], k)))
 	if err != nil {
 		b.Fatal(err)

@@ -18,8 +18,9 @@ type built struct {
 	e      entry
 	key    string
 	ttl    time.Duration
-	vary   []byte // encoded vary record to write at base, if any
-	ignore []byte // encoded record of a route's ignored query parameters, if any
+	vary   []byte   // encoded vary record to write at base, if any
+	evict  []string // variant keys the vary record let go (full, expired, or another field set)
+	ignore []byte   // encoded record of a route's ignored query parameters, if any
 	strip  []string
 	tags   []string
 	reason Reason
@@ -47,7 +48,25 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		b.reason = ReasonNoStore
 		return b
 	}
-	f := decide(status, h, x.auth, c.cfg.Negative, pol.NegTTL(), now)
+	if x.collision {
+		b.reason = ReasonCollision
+		return b
+	}
+	hasPolicy := x.st != nil && x.st.hasPolicy
+	if status >= 400 && hasPolicy {
+		// A private or no-store route never keeps an error answer: it may be one user's.
+		if pcc := headers.ParseCacheControl([]string{pol.CacheControl()}); pcc.NoStore {
+			b.reason = ReasonNoStore
+			return b
+		} else if pcc.Private {
+			b.reason = ReasonPrivate
+			return b
+		}
+	}
+	// Negative caching (storing an error without explicit freshness) needs a route policy,
+	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
+	negOK := hasPolicy || c.cfg.Negative.AllRoutes
+	f := decide(status, h, x.auth, c.cfg.Negative, negOK, pol.NegTTL(), now)
 	if f.reason != ReasonNone {
 		b.reason = f.reason
 		return b
@@ -70,6 +89,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	if len(h["Content-Encoding"]) > 0 {
 		addVary("Accept-Encoding")
 	}
+	for _, f := range c.implicitVary {
+		addVary(f) // trusted fields change answers: keyed, and said downstream
+	}
 	if o := h.Get("Access-Control-Allow-Origin"); o != "" && o != "*" {
 		addVary("Origin")
 	}
@@ -85,31 +107,27 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	// A route policy that ignores query parameters: store under the key without them, and
 	// record the parameters under the query-less key, so lookups find it (see lookup).
 	if ign := pol.IgnoredQuery(); len(ign) > 0 && !x.rekeyed && x.r.URL.RawQuery != "" {
-		x.k = keys{hash: hashBytes(c.primary(nil, x.r, ign)), gen: x.k.gen}
+		p := c.primary(nil, x.r, ign)
+		x.pk = string(p)
+		x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
 		x.base, x.vrec, x.rekeyed = string(c.base(nil, x.k)), nil, true
-		b.ignore = encodeIgnore(ign)
+		b.ignore = encodeIgnore(string(c.queryless(x.r)), ign)
 	}
 
 	// Variant selection (RFC 9111 §4.1) and the per-URL cap.
 	variant := uint64(0)
 	key := x.base
+	var vkey []byte
 	if len(fields) > 0 {
-		variant = variantHash(fields, x.r.Header)
-		rec := varyRecord{fields: fields}
-		if x.vrec != nil && slices.Equal(x.vrec.fields, fields) {
-			rec.variants = slices.Clone(x.vrec.variants)
+		if len(fields) > maxVaryFields {
+			b.reason = ReasonVariants
+			return b
 		}
-		if !rec.has(variant) {
-			if len(rec.variants) >= c.cfg.MaxVariants {
-				b.reason = ReasonVariants
-				return b
-			}
-			rec.variants = append(rec.variants, variant)
-		}
-		b.vary = rec.encode(nil)
+		vkey = variantValues(nil, fields, x.r)
+		variant = c.variantHash(vkey)
 		key = string(c.variantKey(nil, x.k, variant))
+		b.vary, b.evict = c.nextVaryRecord(x, fields, variant, now)
 	}
-
 	e := entry{
 		status:    status,
 		storedAt:  now.UnixNano(),
@@ -119,6 +137,8 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		sie:       int64(f.sie),
 		recompute: int64(origin),
 		variant:   variant,
+		key:       x.pk,
+		vkey:      string(vkey),
 		etag:      h.Get("Etag"),
 	}
 	if f.noStale {
@@ -154,6 +174,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		life = time.Second
 	}
 	e.expires = now.Add(life).UnixNano()
+	if b.vary != nil {
+		b.vary = setVariantExpiry(b.vary, variant, e.expires)
+	}
 	b.raw = e.encode(make([]byte, 0, e.size()))
 	if decodeEntry(b.raw, &b.e) != nil { // b.e aliases raw, which outlives the recorder's buffer
 		b.reason = ReasonStatus
@@ -170,10 +193,11 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	c.l1Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
-		c.l1Set(ctx, x.base, b.vary, b.ttl)
+		c.l1Set(ctx, x.base, b.vary, varyTTL(b.vary, c.now()))
 	}
+	c.l1Delete(ctx, b.evict...)
 	if b.ignore != nil {
-		c.l1Set(ctx, c.ignoreKey(x.r), b.ignore, b.ttl)
+		c.l1Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
 	if c.l2 == nil {
 		c.tags.add(b.tags, b.key, b.e.expires, b.e.storedAt)
@@ -184,16 +208,21 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 }
 
 func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
-	if c.l2 == nil {
+	if c.shared() == nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	c.l2Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
-		c.l2Set(ctx, x.base, b.vary, b.ttl)
+		c.l2Set(ctx, x.base, b.vary, varyTTL(b.vary, c.now()))
+	}
+	if len(b.evict) > 0 {
+		if err := c.l2.Delete(ctx, b.evict...); err != nil {
+			c.storeErr("l2", "delete", err)
+		}
 	}
 	if b.ignore != nil {
-		c.l2Set(ctx, c.ignoreKey(x.r), b.ignore, b.ttl)
+		c.l2Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
 	if len(b.tags) > 0 {
 		// The tag sets outlive their entries a little, so a purge always finds them.
@@ -221,26 +250,97 @@ func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin tim
 	return c.build(x, old.status, h, old.body, now, origin)
 }
 
-// The ignored-parameters record of a path: kind 'Q', version, then the names joined by '&'.
+// The ignored-parameters record of a path: kind 'Q', version, the query-less primary key it
+// belongs to (verified on read), then the names joined by '&'.
 const kindIgnore byte = 'Q'
 
-func encodeIgnore(names []string) []byte {
-	return append([]byte{kindIgnore, entryVersion}, strings.Join(names, "&")...)
+func encodeIgnore(pk string, names []string) []byte {
+	b := append([]byte{kindIgnore, entryVersion}, pk...)
+	b = append(b, 0)
+	return append(b, strings.Join(names, "&")...)
+}
+
+// queryless is the primary key of r's path without its query.
+func (c *Cache) queryless(r *http.Request) []byte {
+	p := c.partsOf(r)
+	p.query = ""
+	return c.primaryOf(nil, p, nil)
 }
 
 // ignoreKey is the key of a path's ignored-parameters record: the query-less primary key
 // with a suffix of its own.
-func (c *Cache) ignoreKey(r *http.Request) string {
-	p := c.primaryOf(nil, c.requestHost(r), r.URL.EscapedPath(), "", nil)
-	b := c.base(nil, keys{hash: hashBytes(p), gen: c.gen.Load()})
+func (c *Cache) ignoreKey(pk []byte) string {
+	b := c.base(nil, keys{hash: c.hashKey(pk), gen: c.gen.Load()})
 	return string(append(b, ":q"...))
 }
 
 // routeIgnore returns the query parameters a route policy left out of the request path's keys.
 func (c *Cache) routeIgnore(ctx context.Context, r *http.Request) []string {
-	raw, _, err := c.get(ctx, c.ignoreKey(r))
-	if err != nil || len(raw) < 2 || raw[0] != kindIgnore || raw[1] != entryVersion {
+	pk := c.queryless(r)
+	key := c.ignoreKey(pk)
+	raw, _, err := c.get(ctx, key)
+	if err != nil {
 		return nil
 	}
-	return strings.Split(string(raw[2:]), "&")
+	if len(raw) < 2 || raw[0] != kindIgnore || raw[1] != entryVersion {
+		c.drop(ctx, key)
+		return nil
+	}
+	got, names, ok := strings.Cut(string(raw[2:]), "\x00")
+	if !ok || got != string(pk) || names == "" {
+		return nil
+	}
+	return strings.Split(names, "&")
+}
+
+// nextVaryRecord returns the URL's vary record with variant added, and the variant keys it
+// let go: the previous record's variants when the field set changed (they can no longer be
+// selected), expired ones, and, when the record is full (Config.MaxVariants), the variant
+// that expires first, so that junk values never lock a real one out.
+func (c *Cache) nextVaryRecord(x *exchange, fields []string, variant uint64, now time.Time) (rec []byte, evict []string) {
+	v := varyRecord{key: x.pk, fields: fields}
+	n := now.UnixNano()
+	if x.vrec != nil {
+		same := slices.Equal(x.vrec.fields, fields)
+		for _, s := range x.vrec.variants {
+			if same && s.expires > n {
+				v.variants = append(v.variants, s)
+			} else if s.hash != variant {
+				evict = append(evict, string(c.variantKey(nil, x.k, s.hash)))
+			}
+		}
+	}
+	if !v.has(variant) {
+		for len(v.variants) >= c.cfg.MaxVariants && len(v.variants) > 0 {
+			oldest := 0
+			for i, s := range v.variants {
+				if s.expires < v.variants[oldest].expires {
+					oldest = i
+				}
+			}
+			evict = append(evict, string(c.variantKey(nil, x.k, v.variants[oldest].hash)))
+			v.variants = slices.Delete(v.variants, oldest, oldest+1)
+		}
+		v.variants = append(v.variants, variantSlot{hash: variant})
+	}
+	return v.encode(nil), evict
+}
+
+// setVariantExpiry re-encodes a vary record with the expiry of one variant set.
+func setVariantExpiry(rec []byte, variant uint64, expires int64) []byte {
+	var v varyRecord
+	if decodeVary(rec, &v) != nil {
+		return rec
+	}
+	for i := range v.variants {
+		if v.variants[i].hash == variant {
+			v.variants[i].expires = expires
+		}
+	}
+	return v.encode(nil)
+}
+
+// varyTTL is how long a vary record lives: as long as its longest-lived variant.
+func varyTTL(rec []byte, now time.Time) time.Duration {
+	return max(remaining(rec, now), time.Second)
 }

@@ -2,14 +2,20 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/strata-cache/strata/store"
@@ -28,6 +34,15 @@ type Cache struct {
 
 	gen atomic.Uint64 // namespace generation (PurgeAll bumps it)
 
+	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
+	keysShared   atomic.Bool         // seed is the fleet's: L2 may be used for entries
+	hash         func([]byte) uint64 // tests only: replaces the keyed hash
+	trusted      []string            // Config.TrustHeaders, canonical and sorted
+	trustProto   bool                // X-Forwarded-Proto is trusted (the key's scheme)
+	implicitVary []string            // request fields every stored answer varies on (trusted fields, Host)
+	done         chan struct{}       // closed by Close
+	closeOnce    sync.Once
+
 	flights flights
 	l2reads singleflight.Group
 	hfm     marks
@@ -42,11 +57,41 @@ type Cache struct {
 // New validates cfg, fills its defaults and builds the tiers. With Redis configured it reads
 // the namespace generation and subscribes to the invalidation channel.
 func New(cfg Config) (*Cache, error) {
+	return newCache(cfg, nil)
+}
+
+// newCacheWithHash is New with the keyed hash replaced, for tests that force collisions.
+func newCacheWithHash(cfg Config, hash func([]byte) uint64) (*Cache, error) {
+	return newCache(cfg, hash)
+}
+
+func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg, logLast: make(map[string]time.Time)}
+	c := &Cache{cfg: cfg, logLast: make(map[string]time.Time), hash: hash, done: make(chan struct{})}
+	for _, f := range cfg.TrustHeaders {
+		f = http.CanonicalHeaderKey(f)
+		if !slices.Contains(c.trusted, f) {
+			c.trusted = append(c.trusted, f)
+		}
+	}
+	slices.Sort(c.trusted)
+	if slices.Contains(c.trusted, "X-Forwarded-Host") {
+		c.cfg.TrustForwardedHost = true
+	}
+	c.trustProto = slices.Contains(c.trusted, "X-Forwarded-Proto")
+	for _, f := range c.trusted {
+		if f != "X-Forwarded-Proto" && f != "X-Forwarded-Host" { // keyed as scheme and host
+			c.implicitVary = append(c.implicitVary, f)
+		}
+	}
+	if c.cfg.TrustForwardedHost && cfg.Host == "" {
+		// The key's host is the forwarded one; the Host the request arrived with, which a
+		// handler may reflect as well, selects the variant.
+		c.implicitVary = append(c.implicitVary, "Host")
+	}
 	c.hfm.max = 100_000
 	c.initStatus()
 	if !cfg.DisableL1 {
@@ -77,11 +122,78 @@ func New(cfg Config) (*Cache, error) {
 		c.closeL1()
 		return nil, fmt.Errorf("core: L2: %w", err)
 	}
+	c.initSecret()
 	if c.l2 != nil {
 		c.loadGen(context.Background())
 		c.subscribe()
 	}
 	return c, nil
+}
+
+// initSecret seeds the keyed hash: from Config.KeySecret, else from the fleet's secret in
+// Redis (created by the first instance), else at random for this process. Until an instance
+// with an L2 has the fleet's secret (Redis down at start), it keeps entries out of L2 and
+// retries every second.
+func (c *Cache) initSecret() {
+	if len(c.cfg.KeySecret) > 0 {
+		c.seed.Store(xxh3.Hash(c.cfg.KeySecret))
+		c.keysShared.Store(true)
+		return
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	c.seed.Store(binary.LittleEndian.Uint64(b[:]))
+	if c.l2 == nil {
+		c.keysShared.Store(true)
+		return
+	}
+	if !c.loadSecret() {
+		go c.retrySecret()
+	}
+}
+
+func (c *Cache) secretKey() string { return c.cfg.Namespace + ":secret" }
+
+func (c *Cache) loadSecret() bool {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	v, err := c.l2.GetOrSet(context.Background(), c.secretKey(), hex.EncodeToString(b[:]))
+	if err != nil || v == "" {
+		return false
+	}
+	if s := xxh3.HashString(v); s != c.seed.Load() {
+		c.seed.Store(s)
+		if c.l1 != nil { // entries keyed with the provisional secret are unreachable now
+			c.hot.clear()
+			c.l1.Clear()
+		}
+	}
+	c.keysShared.Store(true)
+	return true
+}
+
+func (c *Cache) retrySecret() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			if c.loadSecret() {
+				return
+			}
+		}
+	}
+}
+
+// shared returns the L2 for entries, or nil when there is none or this instance does not have
+// the fleet's key secret yet.
+func (c *Cache) shared() *store.Redis {
+	if c.l2 != nil && c.keysShared.Load() {
+		return c.l2
+	}
+	return nil
 }
 
 // subscribe starts the invalidation subscriber and waits (up to a second) until it receives
@@ -116,6 +228,7 @@ func (c *Cache) subscribe() {
 // Close stops the invalidation subscriber and releases the L1 (and the Redis client when the
 // cache built it from RedisURL).
 func (c *Cache) Close() error {
+	c.closeOnce.Do(func() { close(c.done) })
 	if c.stopSub != nil {
 		c.stopSub()
 	}
@@ -210,18 +323,22 @@ func (c *Cache) onMessage(msg []byte) {
 // ---- tiers ----
 
 // get reads a key from L1, then L2; an L2 hit is promoted to L1 with its remaining lifetime.
-// A context error (the client went away) is returned as is; store errors become misses.
+// A context error (the client went away) is returned as is; store errors become misses, and
+// so does an empty value (it is deleted).
 func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	if c.l1 != nil {
 		b, err := c.l1.Get(ctx, key)
-		if err == nil {
+		if err == nil && len(b) > 0 {
 			return b, "l1", nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if err == nil {
+			c.l1Delete(ctx, key)
+		} else if !errors.Is(err, store.ErrNotFound) {
 			c.storeErr("l1", "get", err)
 		}
 	}
-	if c.l2 == nil {
+	l2 := c.shared()
+	if l2 == nil {
 		return nil, "", store.ErrNotFound
 	}
 	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
@@ -230,9 +347,13 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	// by the store's timeout (a client that leaves waits at most that long); the result is
 	// read-only.
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
-		b, err := c.l2.Get(context.WithoutCancel(ctx), key)
+		b, err := l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
+		}
+		if len(b) == 0 {
+			_ = l2.Delete(context.WithoutCancel(ctx), key)
+			return nil, store.ErrNotFound
 		}
 		if c.l1 != nil {
 			if ttl := remaining(b, c.now()); ttl > 0 {
@@ -253,10 +374,29 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	return v.([]byte), "l2", nil
 }
 
+// drop deletes a value that is not a readable record of this cache (empty, truncated,
+// corrupt, another format or version) from every tier: it is a miss, never served.
+func (c *Cache) drop(ctx context.Context, key string) {
+	c.l1Delete(ctx, key)
+	if l2 := c.shared(); l2 != nil {
+		if err := l2.Delete(context.WithoutCancel(ctx), key); err != nil {
+			c.storeErr("l2", "delete", err)
+		}
+	}
+}
+
 // remaining reads the tier expiry of an encoded entry or vary record.
 func remaining(b []byte, now time.Time) time.Duration {
 	if len(b) > 0 && b[0] == kindVary {
-		return 24 * time.Hour
+		var v varyRecord
+		if decodeVary(b, &v) != nil {
+			return 0
+		}
+		var exp int64
+		for _, s := range v.variants {
+			exp = max(exp, s.expires)
+		}
+		return time.Duration(exp - now.UnixNano())
 	}
 	var e entry
 	if decodeEntry(b, &e) != nil {
@@ -276,10 +416,11 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 }
 
 func (c *Cache) l2Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
-	if c.l2 == nil {
+	l2 := c.shared()
+	if l2 == nil {
 		return
 	}
-	if err := c.l2.Set(ctx, key, b, ttl); err != nil && ctx.Err() == nil {
+	if err := l2.Set(ctx, key, b, ttl); err != nil && ctx.Err() == nil {
 		c.storeErr("l2", "set", err)
 	}
 }
@@ -305,8 +446,8 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 	if b, err := c.l1.Get(ctx, base); err == nil && len(b) > 0 && b[0] == kindVary {
 		var v varyRecord
 		if decodeVary(b, &v) == nil {
-			for _, h := range v.variants {
-				keys = append(keys, string(appendVariant([]byte(base), h)))
+			for _, s := range v.variants {
+				keys = append(keys, string(appendVariant([]byte(base), s.hash)))
 			}
 		}
 	}

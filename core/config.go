@@ -61,9 +61,24 @@ type Config struct {
 	// one site under several names or ports (instances behind a load balancer reached on
 	// different addresses). Purge URLs map to it too. Default "" (the request's Host).
 	Host string
-	// TrustForwardedHost keys on X-Forwarded-Host instead of Host. Only enable it behind a
-	// proxy that sets the header. Default false.
+	// TrustForwardedHost trusts X-Forwarded-Host: a request carrying one is cached, keyed on
+	// both that host and the Host it arrived with, and purges name the forwarded host. A value
+	// that is not one valid host[:port] passes the cache by. Only enable it behind a proxy
+	// that sets the header. Default false: a request with X-Forwarded-Host bypasses the cache.
 	TrustForwardedHost bool
+	// TrustHeaders lists request fields the application lets change its answers without a
+	// Vary: each is added to every key. By default a GET or HEAD carrying one of
+	// UnkeyedFields (forwarded host, scheme, prefix, method and URL overrides) passes the
+	// cache by unstored; trusting X-Forwarded-Proto also makes it the key's scheme (it must
+	// be "http" or "https"). Only trust fields a proxy in front of the service sets or
+	// overwrites. Default none.
+	TrustHeaders []string
+
+	// KeySecret seeds the keyed hash of store keys, so nobody can compute colliding requests
+	// offline (entries are verified on read regardless). Instances sharing an L2 must share
+	// it. Default: a random secret, shared by the fleet through Redis (created once under
+	// "<Namespace>:secret"), or per process without Redis.
+	KeySecret []byte
 
 	// HonorRequestNoCache makes a client's "Cache-Control: no-cache" or "max-age=0" send the
 	// request to the origin (RFC 9111 §5.2.1). Like Varnish and nginx, the default ignores

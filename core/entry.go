@@ -24,19 +24,22 @@ import (
 //	recompute int64  nanos the origin took to produce it (XFetch delta)
 //	lastMod   int64  Last-Modified as unix seconds, 0 = none
 //	variant   uint64 the variant hash this entry was stored under (0 = no Vary)
+//	key       string the primary key it was stored under, verified on every read
+//	vkey      string the normalised request values that selected the variant ("" = no Vary)
 //	etag      string
 //	route     string route pattern that produced it (metrics label)
 //	nTags     uvarint, then tags
 //	nFields   uvarint, then name, value pairs in the order the handler wrote them
 //	body      the rest
 //
-// A vary record (kindVary) holds the Vary field names of a URL and the variant hashes stored:
+// A vary record (kindVary) holds the primary key, the Vary field names of a URL and the
+// variants stored, each with its tier expiry (for eviction when the record is full):
 //
-//	kind, version, nFields, names..., nVariants, uint64 variants...
+//	kind, version, key, nFields, names..., nVariants, (uint64 variant, int64 expires)...
 const (
 	kindEntry    byte = 'E'
 	kindVary     byte = 'V'
-	entryVersion byte = 1
+	entryVersion byte = 2
 )
 
 const (
@@ -60,12 +63,15 @@ type entry struct {
 	recompute int64
 	lastMod   int64
 	variant   uint64
+	key       string // primary key (verified on read)
+	vkey      string // normalised values of the Vary fields ("" when the entry does not vary)
 	etag      string
 	route     string
 	tags      []string
 	fields    []field
 	body      []byte
 	clen      string // Content-Length, precomputed for entries in the hot set (not encoded)
+	ce        string // Content-Encoding, found while decoding (not encoded)
 }
 
 type field struct{ name, value string }
@@ -94,9 +100,20 @@ func (e *entry) header(name string) string {
 	return ""
 }
 
+// values returns the values of every line of a field.
+func (e *entry) values(name string) []string {
+	var out []string
+	for i := range e.fields {
+		if e.fields[i].name == name {
+			out = append(out, e.fields[i].value)
+		}
+	}
+	return out
+}
+
 // size returns an upper bound of the encoded length.
 func (e *entry) size() int {
-	n := 2 + 2 + 1 + 8*10 + 8 + 10*4 + len(e.etag) + len(e.route)
+	n := 2 + 2 + 1 + 8*10 + 8 + 10*6 + len(e.key) + len(e.vkey) + len(e.etag) + len(e.route)
 	for _, t := range e.tags {
 		n += 5 + len(t)
 	}
@@ -114,6 +131,8 @@ func (e *entry) encode(dst []byte) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
 	}
 	dst = binary.LittleEndian.AppendUint64(dst, e.variant)
+	dst = appendString(dst, e.key)
+	dst = appendString(dst, e.vkey)
 	dst = appendString(dst, e.etag)
 	dst = appendString(dst, e.route)
 	dst = binary.AppendUvarint(dst, uint64(len(e.tags)))
@@ -200,6 +219,8 @@ func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 	e.recompute = int64(d.u64())
 	e.lastMod = int64(d.u64())
 	e.variant = d.u64()
+	e.key = d.str()
+	e.vkey = d.str()
 	e.etag = d.str()
 	e.route = d.str()
 	nt := d.uvarint(len(d.b))
@@ -218,11 +239,15 @@ func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 	} else {
 		fields = make([]field, nf)
 	}
+	e.ce = ""
 	for i := range fields {
 		fields[i].name = d.str()
 		fields[i].value = d.str()
+		if fields[i].name == "Content-Encoding" {
+			e.ce = fields[i].value
+		}
 	}
-	if d.err || e.status < 100 || e.status > 999 {
+	if d.err || e.status < 100 || e.status > 999 || e.key == "" {
 		return nil, errCorrupt
 	}
 	e.body = d.b
@@ -231,19 +256,31 @@ func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 
 // varyRecord is stored under the URL's primary key when its response varies.
 type varyRecord struct {
+	key      string   // primary key (verified on read)
 	fields   []string // canonical request header names
-	variants []uint64
+	variants []variantSlot
 }
+
+// variantSlot is one stored variant of a URL.
+type variantSlot struct {
+	hash    uint64
+	expires int64 // tier expiry of the variant's entry, unix nanos
+}
+
+// maxVaryFields bounds the field names of one record (a response naming more is not stored).
+const maxVaryFields = 16
 
 func (v *varyRecord) encode(dst []byte) []byte {
 	dst = append(dst, kindVary, entryVersion)
+	dst = appendString(dst, v.key)
 	dst = binary.AppendUvarint(dst, uint64(len(v.fields)))
 	for _, f := range v.fields {
 		dst = appendString(dst, f)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(v.variants)))
-	for _, h := range v.variants {
-		dst = binary.LittleEndian.AppendUint64(dst, h)
+	for _, s := range v.variants {
+		dst = binary.LittleEndian.AppendUint64(dst, s.hash)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(s.expires))
 	}
 	return dst
 }
@@ -253,31 +290,32 @@ func decodeVary(b []byte, v *varyRecord) error {
 		return errCorrupt
 	}
 	d := decoder{b: b[2:]}
-	n := d.uvarint(len(d.b))
-	if d.err {
+	v.key = d.str()
+	n := d.uvarint(maxVaryFields)
+	if d.err || v.key == "" {
 		return errCorrupt
 	}
 	v.fields = make([]string, 0, n)
 	for range n {
 		v.fields = append(v.fields, d.str())
 	}
-	m := d.uvarint(len(d.b) / 8)
+	m := d.uvarint(len(d.b) / 16)
 	if d.err {
 		return errCorrupt
 	}
-	v.variants = make([]uint64, 0, m)
+	v.variants = make([]variantSlot, 0, m)
 	for range m {
-		v.variants = append(v.variants, d.u64())
+		v.variants = append(v.variants, variantSlot{hash: d.u64(), expires: int64(d.u64())})
 	}
-	if d.err {
+	if d.err || len(d.b) != 0 {
 		return errCorrupt
 	}
 	return nil
 }
 
 func (v *varyRecord) has(h uint64) bool {
-	for _, x := range v.variants {
-		if x == h {
+	for _, s := range v.variants {
+		if s.hash == h {
 			return true
 		}
 	}

@@ -35,8 +35,9 @@ func ExampleCache_Warm() {
 		panic(err)
 	}
 	// /products/1 and /products/2 are stored, the second /products/1 finds it cached, /me is
-	// private, and the 404 of /nowhere is negatively cached (stored for 10 s).
+	// private, and the 404 of /nowhere is not kept: no route declared a policy for it
+	// (negative.Rules.AllRoutes would keep it for 10 s).
 	fmt.Println(sum)
 	// Output:
-	// 5 URLs: 3 stored, 1 already cached, 1 not storable, 0 failed
+	// 5 URLs: 2 stored, 1 already cached, 2 not storable, 0 failed
 }

@@ -7,9 +7,9 @@ import (
 
 // FuzzDecodeEntry: an arbitrary stored value is a miss or a valid entry, never a panic.
 func FuzzDecodeEntry(f *testing.F) {
-	e := entry{status: 200, fresh: 1e9, etag: `"x"`, tags: []string{"a"}, fields: []field{{"Content-Type", "text/plain"}}, body: []byte("hi")}
+	e := entry{status: 200, fresh: 1e9, key: "G4:http", etag: `"x"`, tags: []string{"a"}, fields: []field{{"Content-Type", "text/plain"}}, body: []byte("hi")}
 	f.Add(e.encode(nil))
-	v := varyRecord{fields: []string{"Accept"}, variants: []uint64{1, 2}}
+	v := varyRecord{key: "G4:http", fields: []string{"Accept"}, variants: []variantSlot{{1, 5}, {2, 6}}}
 	f.Add(v.encode(nil))
 	f.Add([]byte{kindEntry, entryVersion, 200, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -29,20 +29,24 @@ func FuzzDecodeEntry(f *testing.F) {
 	})
 }
 
-// FuzzVariantHash: normalisation never panics and is insensitive to case and spacing where
-// the grammar allows.
-func FuzzVariantHash(f *testing.F) {
-	f.Add("en-US, fr;q=0.5", "gzip, br")
-	f.Fuzz(func(t *testing.T, lang, enc string) {
-		h := http.Header{"Accept-Language": {lang}, "Accept-Encoding": {enc}}
-		fields := []string{"Accept-Encoding", "Accept-Language"}
-		a := variantHash(fields, h)
-		if a == 0 {
-			t.Fatal("zero variant hash")
+// FuzzVariantValues: normalisation never panics, is deterministic, and is insensitive to
+// whitespace where the grammar allows it.
+func FuzzVariantValues(f *testing.F) {
+	f.Add("en-US, fr;q=0.5", "gzip, br", "Mozilla/5.0 (X)")
+	f.Fuzz(func(t *testing.T, lang, enc, ua string) {
+		fields := []string{"Accept-Encoding", "Accept-Language", "User-Agent"}
+		r := &http.Request{Header: http.Header{"Accept-Language": {lang}, "Accept-Encoding": {enc}, "User-Agent": {ua}}}
+		a := string(variantValues(nil, fields, r))
+		if b := string(variantValues(nil, fields, r)); a != b {
+			t.Fatalf("not deterministic: %q then %q", a, b)
 		}
-		h2 := http.Header{"Accept-Language": {lang + " "}, "Accept-Encoding": {enc}}
-		if variantHash(fields, h2) != a {
-			t.Fatal("trailing space changed the variant")
+		r2 := &http.Request{Header: http.Header{"Accept-Language": {lang + " "}, "Accept-Encoding": {" " + enc}, "User-Agent": {ua}}}
+		if b := string(variantValues(nil, fields, r2)); a != b {
+			t.Fatalf("outer whitespace changed the variant: %q vs %q", a, b)
+		}
+		r3 := &http.Request{Header: http.Header{"Accept-Language": {lang}, "Accept-Encoding": {enc}, "User-Agent": {ua + "x"}}}
+		if b := string(variantValues(nil, fields, r3)); a == b {
+			t.Fatalf("a different User-Agent selected the same variant: %q", a)
 		}
 	})
 }

@@ -11,29 +11,170 @@ import (
 )
 
 // keyBuf is the scratch space of one key computation; it lives on the stack of the caller.
-type keyBuf [256]byte
+type keyBuf [512]byte
 
-// primary builds the readable primary key (DESIGN step 2) into dst:
-// method class, host, escaped path and the normalised query. Only the request Host is used,
-// forwarded-host headers are not trusted unless Config.TrustForwardedHost.
+// The primary key (DESIGN step 2) is the readable identity of a stored response. It is an
+// injective encoding: every segment is length-prefixed ("<len>:<bytes>"), so no choice of
+// host, path or query can make two different requests produce one key. It is stored in every
+// entry and compared on every read, so even a colliding store key (a hash) can never serve
+// one request another's answer.
+//
+//	G <scheme> <host> <target>
+//
+//   - G: GET and HEAD share one entry (HEAD is served from GET);
+//   - scheme: "https" for a TLS connection or a trusted X-Forwarded-Proto, else "http";
+//   - host: Config.Host, else a trusted X-Forwarded-Host, else the request's Host, lower-cased;
+//   - target: the request target as the outermost layer received it (RequestURI), so mounts
+//     behind path rewriting (http.StripPrefix) never share entries; its query normalised by
+//     appendQuery.
+//
+// Trusted request fields (Config.TrustHeaders), and the Host a request arrived with when
+// X-Forwarded-Host is trusted, are keyed as implicit Vary fields (see implicitVary): they
+// select a variant of the URL, so a purge of the URL removes every one of them.
+
+// keyParts are the inputs of a primary key that come from the request.
+type keyParts struct {
+	scheme string
+	host   string
+	path   string // escaped path as received
+	query  string // raw query as received
+}
+
+// primary builds the primary key of r into dst. ignore lists route-level ignored parameters.
 func (c *Cache) primary(dst []byte, r *http.Request, ignore []string) []byte {
-	return c.primaryOf(dst, c.requestHost(r), r.URL.EscapedPath(), r.URL.RawQuery, ignore)
+	return c.primaryOf(dst, c.partsOf(r), ignore)
 }
 
-func (c *Cache) primaryOf(dst []byte, host, path, query string, ignore []string) []byte {
-	dst = append(dst, 'G', '|') // GET and HEAD share one entry (HEAD is served from GET)
-	dst = appendLower(dst, host)
-	dst = append(dst, '|')
-	dst = append(dst, path...)
-	return appendQuery(dst, query, c.cfg.IgnoreQuery, ignore)
-}
-
-// appendQuery writes the query with its parameters sorted and the ignored ones dropped, so
-// ?a=1&b=2 and ?b=2&a=1 share one entry.
-func appendQuery(dst []byte, q string, ignoreA, ignoreB []string) []byte {
-	if q == "" {
-		return dst
+// partsOf reads the key inputs of a request. The request was classified first (classify), so
+// a forwarded host or proto it uses here is trusted and valid.
+func (c *Cache) partsOf(r *http.Request) keyParts {
+	p := keyParts{scheme: "http"}
+	if r.TLS != nil {
+		p.scheme = "https"
+	} else if c.trustProto {
+		if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
+			p.scheme = strings.ToLower(v)
+		}
 	}
+	p.host = c.cfg.Host
+	if p.host == "" {
+		p.host = r.Host
+		if p.host == "" {
+			p.host = r.URL.Host
+		}
+	}
+	if c.cfg.TrustForwardedHost && c.cfg.Host == "" {
+		if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+			p.host = fh
+		}
+	}
+	p.path, p.query = receivedTarget(r)
+	return p
+}
+
+// receivedTarget splits the request target the server received (RFC 9112 §3.2) into its
+// escaped path and raw query. Requests built in process (no RequestURI) use their URL.
+func receivedTarget(r *http.Request) (path, query string) {
+	t := r.RequestURI
+	if t == "" || t == "*" {
+		return r.URL.EscapedPath(), r.URL.RawQuery
+	}
+	if t[0] != '/' { // absolute-form (a proxy request): drop scheme and authority
+		if i := strings.Index(t, "://"); i >= 0 {
+			t = t[i+3:]
+			if j := strings.IndexByte(t, '/'); j >= 0 {
+				t = t[j:]
+			} else if j := strings.IndexByte(t, '?'); j >= 0 {
+				t = "/" + t[j:]
+			} else {
+				t = "/"
+			}
+		}
+	}
+	path, query, _ = strings.Cut(t, "?")
+	return path, query
+}
+
+func (c *Cache) primaryOf(dst []byte, p keyParts, ignore []string) []byte {
+	dst = append(dst, 'G')
+	dst = appendSeg(dst, p.scheme)
+	dst = appendSegLower(dst, p.host)
+	dst = appendSegPath(dst, p.path)
+	return c.appendQuery(dst, p.query, ignore)
+}
+
+// appendSeg appends "<len>:<s>".
+func appendSeg(dst []byte, s string) []byte {
+	dst = strconv.AppendInt(dst, int64(len(s)), 10)
+	dst = append(dst, ':')
+	return append(dst, s...)
+}
+
+func appendSegLower(dst []byte, s string) []byte {
+	dst = strconv.AppendInt(dst, int64(len(s)), 10)
+	dst = append(dst, ':')
+	return appendLower(dst, s)
+}
+
+// appendSegPath appends a path segment with percent-encoding normalised (RFC 3986 §6.2.2):
+// upper-case hex digits, and unreserved characters decoded, so "/a%7e" and "/a~" share one
+// entry as they name one resource. Other escapes stay escaped.
+func appendSegPath(dst []byte, path string) []byte {
+	if strings.IndexByte(path, '%') < 0 {
+		return appendSeg(dst, path)
+	}
+	var stack [256]byte
+	b := stack[:0]
+	for i := 0; i < len(path); i++ {
+		ch := path[i]
+		if ch == '%' && i+2 < len(path) && ishex(path[i+1]) && ishex(path[i+2]) {
+			v := unhex(path[i+1])<<4 | unhex(path[i+2])
+			if unreserved(v) {
+				b = append(b, v)
+			} else {
+				b = append(b, '%', upperHex(path[i+1]), upperHex(path[i+2]))
+			}
+			i += 2
+			continue
+		}
+		b = append(b, ch)
+	}
+	dst = strconv.AppendInt(dst, int64(len(b)), 10)
+	dst = append(dst, ':')
+	return append(dst, b...)
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+func upperHex(c byte) byte {
+	if 'a' <= c && c <= 'f' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// unreserved reports RFC 3986 §2.3 unreserved characters.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// appendQuery writes the query segment: parameters ordered by name, the relative order of a
+// repeated name kept (handlers read the first value: ?a=1&a=2 and ?a=2&a=1 differ, while
+// ?a=1&b=2 and ?b=2&a=1 share one entry), ignored parameters dropped, empty ones skipped.
+func (c *Cache) appendQuery(dst []byte, q string, ignore []string) []byte {
 	var stack [16]string
 	parts := stack[:0]
 	for q != "" {
@@ -42,29 +183,81 @@ func appendQuery(dst []byte, q string, ignoreA, ignoreB []string) []byte {
 		if p == "" {
 			continue
 		}
-		name, _, _ := strings.Cut(p, "=")
-		if strings.IndexByte(name, '%') >= 0 || strings.IndexByte(name, '+') >= 0 {
-			if u, err := url.QueryUnescape(name); err == nil {
-				name = u
-			}
-		}
-		if slices.Contains(ignoreA, name) || slices.Contains(ignoreB, name) {
+		if c.ignored(paramName(p), ignore) {
 			continue
 		}
 		parts = append(parts, p)
 	}
+	dst = strconv.AppendInt(append(dst, 'Q'), int64(len(parts)), 10)
 	if len(parts) == 0 {
 		return dst
 	}
-	slices.Sort(parts)
-	dst = append(dst, '?')
-	for i, p := range parts {
-		if i > 0 {
-			dst = append(dst, '&')
-		}
-		dst = append(dst, p...)
+	slices.SortStableFunc(parts, func(a, b string) int { return strings.Compare(paramName(a), paramName(b)) })
+	for _, p := range parts {
+		dst = appendSeg(dst, p)
 	}
 	return dst
+}
+
+// paramName returns a query parameter's name, unescaped when it is escaped.
+func paramName(p string) string {
+	name, _, _ := strings.Cut(p, "=")
+	if strings.IndexByte(name, '%') >= 0 || strings.IndexByte(name, '+') >= 0 {
+		if u, err := url.QueryUnescape(name); err == nil {
+			name = u
+		}
+	}
+	return name
+}
+
+func (c *Cache) ignored(name string, route []string) bool {
+	return slices.Contains(c.cfg.IgnoreQuery, name) || slices.Contains(route, name)
+}
+
+// withoutIgnored returns r as the handler must see it: ignored query parameters are left out
+// of the key, so they must not reach the handler either, or an answer that reflects one would
+// be stored under the clean key for everyone. r itself is returned when none is present.
+func (c *Cache) withoutIgnored(r *http.Request, route []string) *http.Request {
+	if len(c.cfg.IgnoreQuery) == 0 && len(route) == 0 {
+		return r
+	}
+	return stripQuery(r, func(name string) bool { return c.ignored(name, route) })
+}
+
+// stripQuery returns a shallow copy of r whose query (URL and RequestURI) lacks the
+// parameters drop names, or r itself when there is none.
+func stripQuery(r *http.Request, drop func(name string) bool) *http.Request {
+	q := r.URL.RawQuery
+	if q == "" {
+		return r
+	}
+	var b strings.Builder
+	removed := false
+	for rest := q; rest != ""; {
+		var p string
+		p, rest, _ = strings.Cut(rest, "&")
+		if p != "" && drop(paramName(p)) {
+			removed = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p)
+	}
+	if !removed {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.RawQuery = b.String()
+	r2.URL = &u
+	if r.RequestURI != "" {
+		r2.RequestURI = u.RequestURI()
+	}
+	r2.Form, r2.PostForm = nil, nil
+	return r2
 }
 
 func appendLower(dst []byte, s string) []byte {
@@ -80,7 +273,7 @@ func appendLower(dst []byte, s string) []byte {
 
 // keys holds the store keys derived from one primary key.
 type keys struct {
-	hash uint64 // xxh3 of the readable primary key
+	hash uint64 // keyed hash of the primary key
 	gen  uint64 // namespace generation at the time of the lookup
 }
 
@@ -119,7 +312,16 @@ func appendHex(dst []byte, v uint64) []byte {
 	return append(dst, b[:]...)
 }
 
-func hashBytes(b []byte) uint64 { return xxh3.Hash(b) }
+// hashKey is the keyed hash of store keys: xxh3 seeded with the deployment's secret
+// (Config.KeySecret, or a random secret shared by the fleet through Redis), so that nobody
+// can compute colliding requests offline. Entries carry their full key, verified on read, so
+// even a collision only costs a miss.
+func (c *Cache) hashKey(b []byte) uint64 {
+	if c.hash != nil {
+		return c.hash(b)
+	}
+	return xxh3.HashSeed(b, c.seed.Load())
+}
 
 // lockSuffix names the stampede lock of a key; it shares the key's hash tag.
 const lockSuffix = ":lock"

@@ -225,7 +225,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 
 // keysFor computes the keys of a plain URL on c.
 func keysFor(c *Cache, host, path string) keys {
-	return keys{hash: hashBytes(c.primaryOf(nil, host, path, "", nil)), gen: c.gen.Load()}
+	return keys{hash: c.hashKey(c.primaryOf(nil, keyParts{scheme: "http", host: host, path: path}, nil)), gen: c.gen.Load()}
 }
 
 func TestL2SingleNode(t *testing.T) {

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/strata-cache/strata/headers"
 )
@@ -54,6 +55,7 @@ func PolicyFrom(r *http.Request) (headers.Policy, bool) {
 func PolicyMiddleware(p headers.Policy) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r = StripIgnoredQuery(r, p)
 			if s := stateFrom(r.Context()); s != nil {
 				s.policy, s.hasPolicy = p, true
 				next.ServeHTTP(w, r)
@@ -63,6 +65,18 @@ func PolicyMiddleware(p headers.Policy) func(http.Handler) http.Handler {
 			next.ServeHTTP(pw, WithPolicy(r, p))
 		})
 	}
+}
+
+// StripIgnoredQuery returns r without the query parameters p leaves out of the key
+// (Policy.IgnoreQuery), or r itself when it has none. A parameter the key does not hold must
+// not reach the handler either: an answer that reflected it would be stored under the clean
+// key and served to everyone. Adapters' Policy middleware call it before the handler runs.
+func StripIgnoredQuery(r *http.Request, p headers.Policy) *http.Request {
+	ign := p.IgnoredQuery()
+	if len(ign) == 0 {
+		return r
+	}
+	return stripQuery(r, func(name string) bool { return slices.Contains(ign, name) })
 }
 
 // policyWriter applies a policy to the header when the status is written.

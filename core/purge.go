@@ -43,8 +43,8 @@ func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Ha
 // invalidate implements RFC 9111 §4.4.
 func (c *Cache) invalidate(r *http.Request, h http.Header) {
 	ctx := context.WithoutCancel(r.Context())
-	host := c.requestHost(r)
-	c.purgeKey(ctx, host, r.URL.EscapedPath(), r.URL.RawQuery)
+	p := c.partsOf(r)
+	c.purgeURL(ctx, p)
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		v := h.Get(name)
 		if v == "" {
@@ -55,26 +55,13 @@ func (c *Cache) invalidate(r *http.Request, h http.Header) {
 			continue
 		}
 		// §4.4: only when the URI has the same origin (host), to stop denial-of-service attacks.
-		if u.Host != "" && !strings.EqualFold(u.Host, host) && !strings.EqualFold(u.Host, r.Host) {
+		if u.Host != "" && !strings.EqualFold(u.Host, p.host) && !strings.EqualFold(u.Host, r.Host) {
 			continue
 		}
-		c.purgeKey(ctx, host, u.EscapedPath(), u.RawQuery)
+		q := p
+		q.path, q.query = u.EscapedPath(), u.RawQuery
+		c.purgeURL(ctx, q)
 	}
-}
-
-func (c *Cache) requestHost(r *http.Request) string {
-	if c.cfg.Host != "" {
-		return c.cfg.Host
-	}
-	if c.cfg.TrustForwardedHost {
-		if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
-			return fh
-		}
-	}
-	if r.Host != "" {
-		return r.Host
-	}
-	return r.URL.Host
 }
 
 // Purge removes every stored variant of an absolute URL ("https://host/path?query") from all
@@ -88,11 +75,11 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 	if u.Host == "" {
 		return 0, fmt.Errorf("core: purge %q: the URL must be absolute (scheme and host)", rawURL)
 	}
-	host := u.Host
+	p := keyParts{scheme: strings.ToLower(u.Scheme), host: u.Host, path: u.EscapedPath(), query: u.RawQuery}
 	if c.cfg.Host != "" {
-		host = c.cfg.Host
+		p.host = c.cfg.Host
 	}
-	n := c.purgeKey(ctx, host, u.EscapedPath(), u.RawQuery)
+	n := c.purgeURL(ctx, p)
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Purge("url", n)
 	}
@@ -105,10 +92,21 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 	return n, nil
 }
 
+// purgeURL removes a URL's entries under both schemes: one resource is often reached over
+// http and https (TLS ends at a proxy), and a stale copy under the other must not survive.
+func (c *Cache) purgeURL(ctx context.Context, p keyParts) int {
+	n := 0
+	for _, scheme := range [...]string{"http", "https"} {
+		p.scheme = scheme
+		n += c.purgeKey(ctx, p)
+	}
+	return n
+}
+
 // purgeKey removes a URL's base key and its variants; it returns how many entries it removed.
-func (c *Cache) purgeKey(ctx context.Context, host, path, query string) int {
-	// path is already escaped (EscapedPath), as the request path is when keys are built.
-	k := keys{hash: hashBytes(c.primaryOf(nil, host, path, query, nil)), gen: c.gen.Load()}
+func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
+	pk := c.primaryOf(nil, p, nil)
+	k := keys{hash: c.hashKey(pk), gen: c.gen.Load()}
 	base := string(c.base(nil, k))
 	c.hfm.del(base)
 	keys := []string{base}
@@ -117,20 +115,23 @@ func (c *Cache) purgeKey(ctx context.Context, host, path, query string) int {
 	if err == nil && len(raw) > 0 {
 		if raw[0] == kindVary {
 			var v varyRecord
-			if decodeVary(raw, &v) == nil {
-				for _, h := range v.variants {
-					keys = append(keys, string(c.variantKey(nil, k, h)))
+			if decodeVary(raw, &v) == nil && v.key == string(pk) {
+				for _, s := range v.variants {
+					keys = append(keys, string(c.variantKey(nil, k, s.hash)))
 				}
 				found = len(v.variants)
 			}
 		} else {
-			found = 1
+			var e entry
+			if decodeEntry(raw, &e) == nil && e.key == string(pk) {
+				found = 1
+			}
 		}
 	}
 	c.l1DeleteURL(ctx, base)
 	c.l1Delete(ctx, keys...)
-	if c.l2 != nil {
-		if err := c.l2.Delete(ctx, keys...); err != nil {
+	if l2 := c.shared(); l2 != nil {
+		if err := l2.Delete(ctx, keys...); err != nil {
 			c.storeErr("l2", "delete", err)
 		}
 		c.publish(ctx, "U"+base)

@@ -56,7 +56,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 				return
 			}
 			if u.Host == "" {
-				u.Scheme, u.Host = "http", c.requestHost(r)
+				u.Scheme, u.Host = "http", c.partsOf(r).host
 			}
 			n, err = c.Purge(r.Context(), u.String())
 		default:

@@ -68,7 +68,23 @@ func (rec *recorder) WriteHeader(code int) {
 		return
 	}
 	rec.status = code
-	rec.snap = rec.header.Clone()
+	rec.snap = canonicalClone(rec.header)
+}
+
+// canonicalClone snapshots a handler's header with every name in canonical form, merging the
+// lines of names written in another case (w.Header()["set-cookie"]): storage rules, policy and
+// encoding index the map by canonical names, and must see every field.
+func canonicalClone(h http.Header) http.Header {
+	out := h.Clone()
+	for k, v := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if ck == k {
+			continue
+		}
+		delete(out, k)
+		out[ck] = append(out[ck], v...)
+	}
+	return out
 }
 
 func (rec *recorder) Write(p []byte) (int, error) {

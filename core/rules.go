@@ -29,6 +29,7 @@ const (
 	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
+	ReasonCollision     Reason = "key-collision" // the store key holds another request's entry: it is left alone
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.
@@ -47,8 +48,9 @@ type freshness struct {
 // rules and the current time.
 //
 //   - reqAuth: the request carried Authorization (§3.5);
+//   - negOK: the negative rules may apply (the route has a policy, or Rules.AllRoutes);
 //   - routeNeg: the route's negative TTL override (0 = none).
-func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, routeNeg time.Duration, now time.Time) freshness {
+func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg time.Duration, now time.Time) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
 	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
@@ -123,7 +125,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, route
 	}
 	if !explicit {
 		ttl, ok := rules.Lifetime(status, cc, false, routeNeg)
-		if !ok {
+		if !ok || !negOK {
 			f.reason = ReasonNoFreshness
 			return f
 		}

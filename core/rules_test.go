@@ -69,7 +69,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := decide(tt.status, tt.h, tt.auth, rules, 0, now)
+			got := decide(tt.status, tt.h, tt.auth, rules, true, 0, now)
 			w := tt.want
 			if got.reason != w.reason || got.fresh != w.fresh || got.initAge != w.initAge || got.swr != w.swr ||
 				got.sie != w.sie || got.noStale != w.noStale || got.negative != w.neg || len(got.strip) != len(w.strip) {

@@ -41,14 +41,17 @@ type exchange struct {
 	routeFn func(*http.Request) string
 
 	k       keys
+	pk      string      // primary key, verified against every entry read
+	vkey    string      // secondary key (normalised Vary values) of the variant looked up
 	base    string      // base key ("<ns>:{h}:gen:v")
 	lk      string      // the key this request would fill
 	vrec    *varyRecord // vary record found at base, if any
 	variant uint64      // variant selected by vrec
 
-	fwd     string // Cache-Status fwd reason for a fill
-	noStore bool   // the request forbids storing (request no-store, Range)
-	auth    bool   // request carries Authorization
+	fwd       string // Cache-Status fwd reason for a fill
+	noStore   bool   // the request forbids storing (request no-store, Range)
+	auth      bool   // request carries Authorization
+	collision bool   // the store key holds another request's entry: neither served nor overwritten
 
 	stale    *entry // stale entry being revalidated
 	staleRaw []byte
@@ -63,7 +66,11 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		c.serveUnsafe(w, r, next, route)
 		return
 	}
-	served, hash, hashed := c.serveFast(w, r, route)
+	if d := c.classify(r); d != "" {
+		c.bypass(w, r, next, route, d)
+		return
+	}
+	served, pk, hash := c.serveFast(w, r, route)
 	if served {
 		return
 	}
@@ -72,6 +79,8 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	if x.st != nil && x.st.hasPolicy {
 		ignore = x.st.policy.IgnoredQuery()
 	}
+	// Ignored parameters are out of the key, so they must not reach the handler either.
+	x.r = c.withoutIgnored(r, ignore)
 
 	bypassLookup := false
 	if len(r.Header["Authorization"]) > 0 {
@@ -96,11 +105,13 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		x.noStore = true // a hit ignores Range (RFC 9110 §14.2 allows it); a miss passes through
 	}
 
-	var kb keyBuf
-	if !hashed || ignore != nil { // the fast path hashed the same primary key already
-		hash = hashBytes(c.primary(kb[:0], r, ignore))
+	if pk == "" || ignore != nil { // the fast path built the same primary key already
+		p := c.primary(nil, r, ignore)
+		pk, hash = string(p), c.hashKey(p)
 	}
+	x.pk = pk
 	x.k = keys{hash: hash, gen: c.gen.Load()}
+	var kb keyBuf
 	baseKey := string(c.base(kb[:0], x.k))
 
 	if bypassLookup {
@@ -112,6 +123,37 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	c.lookup(x, baseKey)
 }
 
+// bypass passes a request the cache must not handle (see classify) straight to the handler,
+// saying why in Cache-Status; nothing is looked up or stored.
+func (c *Cache) bypass(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string, detail string) {
+	start := c.now()
+	status := c.passThrough(w, r, next, c.cfg.Name+"; fwd=bypass; detail="+detail, nil)
+	if c.cfg.Observer != nil {
+		ev := Event{Result: ResultBypass, Reason: detail, Status: status, Duration: c.now().Sub(start)}
+		if route != nil {
+			ev.Route = route(r)
+		}
+		c.cfg.Observer.Request(ev)
+	}
+}
+
+// passThrough runs next with w, adding a Cache-Status member after any the handler set (RFC
+// 9211 §2: members run from the origin side to the client side) and calling onStatus before
+// the status goes out. It returns the status sent.
+func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, next http.Handler, member string, onStatus func(int, http.Header)) int {
+	sw := &statusWriter{ResponseWriter: w, onStatus: func(code int, h http.Header) {
+		h.Add("Cache-Status", member)
+		if onStatus != nil {
+			onStatus(code, h)
+		}
+	}}
+	next.ServeHTTP(sw, r)
+	if sw.status == 0 {
+		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
+	}
+	return sw.status
+}
+
 // keyPool holds scratch buffers for the key of a fast-path lookup: the store may not retain
 // the key string, so a pooled buffer avoids an allocation per hit.
 var keyPool = sync.Pool{New: func() any { return new(keyBuf) }}
@@ -121,20 +163,20 @@ var keyPool = sync.Pool{New: func() any { return new(keyBuf) }}
 // header values. Anything else (a miss, a Vary record, a stale entry, request directives,
 // Authorization, a route policy set before the cache) reports false, and the full path runs.
 //
-// When it built the key before giving up, it returns the primary key's hash (hashed), so the
-// full path does not hash the URL again.
-func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) (served bool, hash uint64, hashed bool) {
+// When it built the primary key before giving up, it returns it with its hash, so the full
+// path does not build it again.
+func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) (served bool, pk string, hash uint64) {
 	if c.l1 == nil || len(r.Header["Authorization"]) > 0 || len(r.Header["Cache-Control"]) > 0 ||
-		len(r.Header["Pragma"]) > 0 || stateFrom(r.Context()) != nil {
-		return false, 0, false
+		len(r.Header["Pragma"]) > 0 || stateFrom(r.Context()) != nil || c.cfg.Debug {
+		return false, "", 0
 	}
 	kb := keyPool.Get().(*keyBuf)
 	defer keyPool.Put(kb)
 	p := c.primary(kb[:0], r, nil)
-	k := keys{hash: hashBytes(p), gen: c.gen.Load()}
-	hash, hashed = k.hash, true
-	bk := c.base(kb[:0], k)
+	k := keys{hash: c.hashKey(p), gen: c.gen.Load()}
+	bk := c.base(p[len(p):len(p)], k) // after p, in the same buffer
 	key := unsafe.String(unsafe.SliceData(bk), len(bk))
+	pks := unsafe.String(unsafe.SliceData(p), len(p))
 	now := c.now()
 	n := now.UnixNano()
 	var e *entry
@@ -145,25 +187,25 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		epoch := c.hot.epoch(key)
 		raw, err := c.l1.Get(r.Context(), key)
 		if err != nil || len(raw) == 0 || raw[0] != kindEntry {
-			return false, hash, hashed
+			return false, string(p), k.hash
 		}
 		e = new(entry)
 		fields, err = decodeEntryTo(raw, e, nil)
-		if err != nil {
-			return false, hash, hashed
+		if err != nil || e.key != pks {
+			return false, string(p), k.hash // the full path drops it, or treats it as another key's
 		}
 		c.hot.put(key, epoch, raw, e, fields)
 	}
+	if e.key != pks || (e.ce != "" && !acceptsCoding(r.Header["Accept-Encoding"], e.ce)) {
+		return false, string(p), k.hash
+	}
 	ttl := e.ttl(n)
 	if ttl <= 0 || c.refreshEarly(e, ttl) {
-		return false, hash, hashed
+		return false, string(p), k.hash
 	}
 	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
 	if e.negative() {
 		cs.detail = "negative"
-	}
-	if c.cfg.Debug {
-		return false, hash, hashed // the key parameter is rendered on the full path
 	}
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
@@ -175,7 +217,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		}
 		c.cfg.Observer.Request(ev)
 	}
-	return true, hash, hashed
+	return true, "", 0
 }
 
 // hitResult is how a hit is reported.
@@ -210,33 +252,42 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 		return // the client went away: neither an error nor a reason to run the origin
 	}
 	x.fwd = "uri-miss"
-	if raw != nil && raw[0] == kindVary {
+	if len(raw) > 0 && raw[0] == kindVary {
 		var v varyRecord
-		if decodeVary(raw, &v) != nil {
+		switch {
+		case decodeVary(raw, &v) != nil:
+			c.drop(ctx, baseKey)
 			raw = nil
-		} else {
+		case v.key != x.pk:
+			x.collision = true // another URL's record under this store key
+			raw = nil
+		default:
 			x.vrec = &v
-			x.variant = variantHash(v.fields, x.r.Header)
+			vk := variantValues(nil, v.fields, x.r)
+			x.vkey = string(vk)
+			x.variant = c.variantHash(vk)
 			var vb keyBuf
-			vk := c.variantKey(vb[:0], x.k, x.variant)
-			raw, tier, err = c.get(ctx, unsafe.String(unsafe.SliceData(vk), len(vk)))
+			key := c.variantKey(vb[:0], x.k, x.variant)
+			raw, tier, err = c.get(ctx, unsafe.String(unsafe.SliceData(key), len(key)))
 			if err != nil && ctx.Err() != nil {
 				return
 			}
-			x.lk = string(vk)
+			x.lk = string(key)
 			x.fwd = "vary-miss"
 		}
 	}
 	var e entry
-	if raw != nil && decodeEntry(raw, &e) != nil {
+	if raw != nil && !c.readEntry(ctx, x, raw, &e, x.lkOr(baseKey)) {
 		raw = nil
 	}
-	if raw == nil && x.vrec == nil && !x.rekeyed && x.r.URL.RawQuery != "" {
+	if raw == nil && x.vrec == nil && !x.rekeyed && !x.collision && x.r.URL.RawQuery != "" {
 		// A route policy may leave query parameters out of its keys; the route's fills
 		// recorded which, under the query-less key (see build).
 		if ignore := c.routeIgnore(ctx, x.r); len(ignore) > 0 {
+			p := c.primary(nil, x.r, ignore)
 			x.rekeyed = true
-			x.k = keys{hash: hashBytes(c.primary(nil, x.r, ignore)), gen: x.k.gen}
+			x.pk = string(p)
+			x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
 			x.lk = ""
 			c.lookup(x, string(c.base(nil, x.k)))
 			return
@@ -254,7 +305,7 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 			c.observe(x, nil, ResultMiss, "only-if-cached", false, http.StatusGatewayTimeout, 0, "")
 			return
 		}
-		c.fill(x, true)
+		c.fill(x, !x.collision)
 		return
 	}
 
@@ -283,6 +334,36 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	x.stale, x.staleRaw = &e, raw
 	x.fwd = "stale"
 	c.fill(x, true)
+}
+
+func (x *exchange) lkOr(base string) string {
+	if x.lk != "" {
+		return x.lk
+	}
+	return base
+}
+
+// readEntry decodes raw, read from key, into e and checks that it answers x: the primary key
+// and the variant's normalised values it was stored under are the request's, and the request
+// accepts its content coding. A value that is not an entry of this cache is dropped from the
+// tiers; another request's entry (a store-key collision) is left alone, and marks x so that
+// its answer does not overwrite it.
+func (c *Cache) readEntry(ctx context.Context, x *exchange, raw []byte, e *entry, key string) bool {
+	if decodeEntry(raw, e) != nil {
+		c.drop(ctx, key)
+		return false
+	}
+	if e.key != x.pk || e.vkey != x.vkey {
+		x.collision = true
+		return false
+	}
+	// Last guard: never send a coding the client did not ask for (RFC 9110 §12.5.3).
+	return acceptsCoding(x.r.Header["Accept-Encoding"], e.ce)
+}
+
+// matches reports whether a decoded entry answers x (see readEntry), without side effects.
+func (x *exchange) matches(e *entry) bool {
+	return e.key == x.pk && e.vkey == x.vkey && acceptsCoding(x.r.Header["Accept-Encoding"], e.ce)
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
@@ -437,7 +518,13 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 		c.waited(waitStart, false)
 		c.lead(x, nil)
 		return
-	case res.failed || (res.variant != 0 && !c.sameVariant(&e, res.variant, x.r)):
+	case !res.failed && e.key != x.pk:
+		// Another request's fill under the same store key (a collision): run alone.
+		c.waited(waitStart, false)
+		x.collision = true
+		c.lead(x, nil)
+		return
+	case res.failed || (res.variant != 0 && !c.sameVariant(&e, x.r)):
 		// The leader panicked or its client left, or it stored another representation: look
 		// again (another waiter may have filled it meanwhile), then take over.
 		c.waited(waitStart, false)
@@ -462,7 +549,7 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 // entry to the waiters of cl). It reports false when raw is not a fresh entry.
 func (c *Cache) serveStored(x *exchange, raw []byte, cl *call) bool {
 	var e entry
-	if len(raw) == 0 || decodeEntry(raw, &e) != nil {
+	if len(raw) == 0 || decodeEntry(raw, &e) != nil || !x.matches(&e) {
 		return false
 	}
 	now := c.now().UnixNano()
@@ -477,10 +564,11 @@ func (c *Cache) serveStored(x *exchange, raw []byte, cl *call) bool {
 	return true
 }
 
-// sameVariant reports whether r selects the variant an entry was stored under.
-func (c *Cache) sameVariant(e *entry, variant uint64, r *http.Request) bool {
-	fields, _ := varyFields(http.Header{"Vary": {e.header("Vary")}})
-	return len(fields) == 0 || variantHash(fields, r.Header) == variant
+// sameVariant reports whether r selects the variant an entry was stored under: the same
+// normalised values of the entry's Vary fields.
+func (c *Cache) sameVariant(e *entry, r *http.Request) bool {
+	fields, _ := varyFields(http.Header{"Vary": e.values("Vary")})
+	return len(fields) == 0 || string(variantValues(nil, fields, r)) == e.vkey
 }
 
 func (c *Cache) waited(start time.Time, served bool) {
@@ -529,7 +617,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 
 	ctx := x.r.Context()
 	// Fleet-wide lock (Redis): one instance fills; the others poll L2 for its result.
-	if c.l2 != nil && cl != nil && !x.noStore {
+	if c.shared() != nil && cl != nil && !x.noStore && !x.collision {
 		lockKey := x.lk + lockSuffix
 		token, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
 		if err == nil && !ok {
@@ -828,26 +916,34 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 	return nil, ""
 }
 
-// peekL2 reads the entry x would fill directly from L2 (vary record first when needed).
+// peekL2 reads the entry x would fill directly from L2 (vary record first when needed), and
+// returns it only when it is a fresh entry for x.
 func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
-	raw, err := c.l2.Get(ctx, x.lk)
-	if err != nil {
+	l2 := c.shared()
+	if l2 == nil {
 		return nil
 	}
+	raw, err := l2.Get(ctx, x.lk)
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	vkey := x.vkey
 	if raw[0] == kindVary {
 		var v varyRecord
-		if decodeVary(raw, &v) != nil {
+		if decodeVary(raw, &v) != nil || v.key != x.pk {
 			return nil
 		}
-		vh := variantHash(v.fields, x.r.Header)
-		raw, err = c.l2.Get(ctx, string(c.variantKey(nil, x.k, vh)))
+		vk := variantValues(nil, v.fields, x.r)
+		vh := c.variantHash(vk)
+		raw, err = l2.Get(ctx, string(c.variantKey(nil, x.k, vh)))
 		if err != nil {
 			return nil
 		}
-		x.variant = vh
+		x.variant, vkey = vh, string(vk)
 	}
 	var e entry
-	if decodeEntry(raw, &e) != nil || e.ttl(c.now().UnixNano()) <= 0 {
+	if decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
+		!acceptsCoding(x.r.Header["Accept-Encoding"], e.ce) || e.ttl(c.now().UnixNano()) <= 0 {
 		return nil
 	}
 	return raw

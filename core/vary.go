@@ -3,6 +3,7 @@ package core
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -24,119 +25,205 @@ func varyFields(h http.Header) (fields []string, star bool) {
 	return fields, false
 }
 
-// variantHash selects the variant for a request (RFC 9111 §4.1): the normalised values of the
-// request fields the stored response varies on. It never returns 0 (0 means "no Vary").
-func variantHash(fields []string, h http.Header) uint64 {
-	var stack [512]byte
-	b := stack[:0]
+// variantValues appends the secondary key of a request (RFC 9111 §4.1): for each field the
+// stored response varies on, its name and its value normalised by the field's grammar. The
+// entry stores it and every read compares it, so only requests the origin cannot tell apart
+// share a variant. Absent and empty fields differ. "Host" is the Host the request arrived
+// with (net/http keeps it out of the header map).
+func variantValues(dst []byte, fields []string, r *http.Request) []byte {
 	for _, f := range fields {
-		b = append(b, f...)
-		b = append(b, ':')
-		b = appendNormalised(b, f, h[f])
-		b = append(b, '\n')
+		dst = appendSeg(dst, f)
+		lines, ok := r.Header[f]
+		if f == "Host" {
+			lines, ok = []string{r.Host}, true
+		}
+		if !ok {
+			dst = append(dst, '-')
+			continue
+		}
+		dst = append(dst, '=')
+		var stack [256]byte
+		dst = appendSeg(dst, string(appendNormalised(stack[:0], f, lines)))
 	}
-	v := hashBytes(b)
+	return dst
+}
+
+// variantHash selects the variant key for a request's secondary key. It never returns 0
+// (0 means "no Vary").
+func (c *Cache) variantHash(vkey []byte) uint64 {
+	v := c.hashKey(vkey)
 	if v == 0 {
 		v = 1
 	}
 	return v
 }
 
-// appendNormalised writes a request field's value in a canonical form, so that requests which
-// the origin cannot tell apart select one variant (RFC 9111 §4.1: "normalizing both header
-// values in a way that is known to have identical semantics"):
-//   - several lines are combined with commas (RFC 9110 §5.3);
-//   - whitespace around list elements is dropped and runs of spaces are folded;
-//   - fields whose grammar is case-insensitive (Accept-Encoding, Accept-Language, Accept,
-//     Accept-Charset) are lower-cased;
-//   - Accept-Encoding is reduced to the codings the cache can tell apart (see acceptEncoding).
+// appendNormalised writes a request field's value so that requests with the same semantics
+// select one variant (RFC 9111 §4.1: "normalizing both header values in a way that is known
+// to have identical semantics"), and nothing else is merged:
+//   - Accept-Encoding: the set of codings, lower-cased, sorted, without those refused with
+//     q=0 (RFC 9110 §12.5.3); every coding is kept, known to the cache or not;
+//   - fields with list grammar (RFC 9110 §5.6.1: Accept, Accept-Charset, Accept-Language):
+//     lines combined, whitespace around "," ";" "=" dropped outside quoted strings, and
+//     lower-cased where the grammar is case-insensitive (charsets, language tags);
+//   - every other field (User-Agent, Cookie, …): exact bytes, lines kept apart.
 func appendNormalised(dst []byte, name string, lines []string) []byte {
-	if name == "Accept-Encoding" {
-		return append(dst, acceptEncoding(lines)...)
+	switch name {
+	case "Accept-Encoding":
+		return appendCodings(dst, lines)
+	case "Accept", "Accept-Charset", "Accept-Language":
+		return appendList(dst, lines, name != "Accept")
 	}
-	fold := name == "Accept-Language" || name == "Accept" || name == "Accept-Charset"
-	first := true
+	for i, l := range lines {
+		if i > 0 {
+			dst = append(dst, '\n') // cannot occur in a field value
+		}
+		dst = append(dst, l...)
+	}
+	return dst
+}
+
+// appendList normalises a list-valued field; see appendNormalised.
+func appendList(dst []byte, lines []string, fold bool) []byte {
+	start := len(dst)
 	for _, line := range lines {
 		for line != "" {
-			var el string
-			el, line, _ = strings.Cut(line, ",")
+			el := line
+			if i := indexOutsideQuotes(line, ','); i >= 0 {
+				el, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
 			el = strings.TrimSpace(el)
 			if el == "" {
-				continue
+				continue // RFC 9110 §5.6.1: empty elements do not count
 			}
-			if !first {
+			if len(dst) > start {
 				dst = append(dst, ',')
 			}
-			first = false
-			space := false
-			for i := 0; i < len(el); i++ {
-				c := el[i]
-				if c == ' ' || c == '\t' {
-					space = true
-					continue
-				}
-				if space {
-					dst = append(dst, ' ')
-					space = false
-				}
-				if fold && 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				dst = append(dst, c)
-			}
+			dst = appendElement(dst, el, fold)
 		}
 	}
 	return dst
 }
 
-// acceptEncoding reduces Accept-Encoding to the set of content codings a response could
-// differ on (br, gzip, zstd, deflate), in a fixed order, dropping those refused with q=0.
-// "gzip;q=0.8, br" and "br,gzip" select the same variant.
-func acceptEncoding(lines []string) string {
-	var br, gz, zs, df, any bool
+// appendElement copies one trimmed list element, dropping whitespace around ";" and "=" and
+// folding runs of whitespace to one space, outside quoted strings (kept verbatim).
+func appendElement(dst []byte, el string, fold bool) []byte {
+	quoted, escaped, space, afterSep := false, false, false, false
+	for i := 0; i < len(el); i++ {
+		ch := el[i]
+		if quoted {
+			dst = append(dst, ch)
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+			case ch == '"':
+				quoted = false
+			}
+			continue
+		}
+		switch ch {
+		case ' ', '\t':
+			space = true
+			continue
+		case ';', '=':
+			space, afterSep = false, true
+			dst = append(dst, ch)
+			continue
+		case '"':
+			quoted = true
+		}
+		if space && !afterSep {
+			dst = append(dst, ' ')
+		}
+		space, afterSep = false, false
+		if fold && 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// indexOutsideQuotes returns the index of the first sep outside a quoted string, or -1.
+func indexOutsideQuotes(s string, sep byte) int {
+	quoted, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case quoted && escaped:
+			escaped = false
+		case quoted && ch == '\\':
+			escaped = true
+		case ch == '"':
+			quoted = !quoted
+		case !quoted && ch == sep:
+			return i
+		}
+	}
+	return -1
+}
+
+// appendCodings writes the content codings a request accepts: sorted, lower-cased, deduped,
+// refused ones (q=0) left out; "gzip;q=0.8, br" and "BR,gzip" select the same variant, while
+// "dcz" or "compress" never share one with "gzip".
+func appendCodings(dst []byte, lines []string) []byte {
+	var stack [16]string
+	codings := stack[:0]
 	for _, line := range lines {
 		for line != "" {
 			var el string
 			el, line, _ = strings.Cut(line, ",")
 			coding, params, _ := strings.Cut(el, ";")
 			coding = strings.ToLower(strings.TrimSpace(coding))
-			if refused(params) {
+			if coding == "" || refused(params) {
 				continue
 			}
-			switch coding {
-			case "br":
-				br = true
-			case "gzip", "x-gzip":
-				gz = true
-			case "zstd":
-				zs = true
-			case "deflate":
-				df = true
-			case "*":
-				any = true
+			if coding == "x-gzip" { // RFC 9110 §8.4.1.3
+				coding = "gzip"
+			}
+			if !slices.Contains(codings, coding) {
+				codings = append(codings, coding)
 			}
 		}
 	}
-	if any {
-		br, gz, zs, df = true, true, true, true
+	slices.Sort(codings)
+	for i, c := range codings {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, c...)
 	}
-	switch {
-	case !br && !gz && !zs && !df:
-		return "identity"
+	return dst
+}
+
+// acceptsCoding reports whether a request with these Accept-Encoding lines accepts a response
+// in content coding ce (RFC 9110 §12.5.3). A request without Accept-Encoding is taken to want
+// identity only: the safe reading for a shared cache (a miss costs less than an unreadable
+// body). It is the last guard on a hit; Vary normally keeps such requests apart already.
+func acceptsCoding(lines []string, ce string) bool {
+	if ce == "" || strings.EqualFold(ce, "identity") {
+		return true
 	}
-	var b strings.Builder
-	for _, c := range [...]struct {
-		on   bool
-		name string
-	}{{br, "br"}, {df, "deflate"}, {gz, "gzip"}, {zs, "zstd"}} {
-		if c.on {
-			if b.Len() > 0 {
-				b.WriteByte(',')
+	star := false
+	for _, line := range lines {
+		for line != "" {
+			var el string
+			el, line, _ = strings.Cut(line, ",")
+			coding, params, _ := strings.Cut(el, ";")
+			coding = strings.TrimSpace(coding)
+			switch {
+			case strings.EqualFold(coding, ce), coding == "x-gzip" && strings.EqualFold(ce, "gzip"):
+				return !refused(params)
+			case coding == "*":
+				star = !refused(params)
 			}
-			b.WriteString(c.name)
 		}
 	}
-	return b.String()
+	return star
 }
 
 // refused reports a weight of zero ("q=0", "q=0.0", …; RFC 9110 §12.4.2).
@@ -147,7 +234,8 @@ func refused(params string) bool {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(strings.TrimSpace(k), "q") {
 			v = strings.TrimSpace(v)
-			return strings.Trim(v, "0.") == "" && v != ""
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && f == 0
 		}
 	}
 	return false

@@ -12,4 +12,12 @@
 // cacheable may be added (204, 300, 301, 308, 405, 414, 501). A 5xx is never kept. An explicit
 // Cache-Control from the handler wins over these rules: max-age or s-maxage sets the lifetime,
 // and no-store, private and no-cache keep the answer out of the cache.
+//
+// # Scope
+//
+// The rules apply to routes that declare a cache policy (core's PolicyMiddleware or an
+// adapter's Policy), except private and no-store ones, which never keep an error. Answers of
+// routes without a policy are kept only with explicit freshness, unless Rules.AllRoutes is
+// set: such an error may depend on a request field the key does not hold, and would then be
+// served to everyone.
 package negative

@@ -20,6 +20,12 @@ type Rules struct {
 	TTL time.Duration
 	// MaxTTL caps TTL and any per-route override. Default 5m.
 	MaxTTL time.Duration
+	// AllRoutes applies the rules to answers of routes without a cache policy too. By
+	// default only routes that declare a policy have their error answers cached without
+	// explicit freshness: elsewhere an error may come from a request field the key does not
+	// hold (a header, a cookie), and would be served to everyone. Routes whose policy is
+	// private or no-store never negatively cache. Default false.
+	AllRoutes bool
 }
 
 // heuristic lists the status codes that are heuristically cacheable by default

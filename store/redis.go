@@ -380,6 +380,22 @@ func (r *Redis) Incr(ctx context.Context, key string) (int64, error) {
 	return n, err
 }
 
+// GetOrSet stores value under key (without expiry) unless the key exists, and returns the
+// value the key holds afterwards: the first caller's value, for every caller. core keeps the
+// fleet's key secret here.
+func (r *Redis) GetOrSet(ctx context.Context, key, value string) (string, error) {
+	var got string
+	err := r.do(ctx, opCounter, func(ctx context.Context) error {
+		if err := r.c.SetNX(ctx, key, value, 0).Err(); err != nil {
+			return err
+		}
+		var err error
+		got, err = r.c.Get(ctx, key).Result()
+		return err
+	})
+	return got, err
+}
+
 // GetInt returns the integer under key, 0 when the key does not exist.
 func (r *Redis) GetInt(ctx context.Context, key string) (int64, error) {
 	var s string

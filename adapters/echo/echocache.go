@@ -38,7 +38,8 @@ func Middleware(c *core.Cache) echo.MiddlewareFunc {
 func Policy(p headers.Policy) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec echo.Context) error {
-			r := ec.Request()
+			r := core.StripIgnoredQuery(ec.Request(), p)
+			ec.SetRequest(r)
 			if r2 := core.WithPolicy(r, p); r2 != r {
 				// No cache in front: set the fields just before the status goes out.
 				ec.SetRequest(r2)

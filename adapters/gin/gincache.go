@@ -35,6 +35,7 @@ func Middleware(c *core.Cache) gin.HandlerFunc {
 func Policy(p headers.Policy) gin.HandlerFunc {
 	pm := core.PolicyMiddleware(p)
 	return func(gc *gin.Context) {
+		gc.Request = core.StripIgnoredQuery(gc.Request, p)
 		if r := gc.Request; core.WithPolicy(r, p) == r {
 			gc.Next() // the cache in front has recorded the policy
 			return
