@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/headers"
 )
 
@@ -373,6 +374,7 @@ func headScenarios() []Scenario {
 		},
 		{
 			Name:   "head/negative",
+			Config: func(c *core.Config) { c.Negative.AllRoutes = true },
 			Routes: []Route{get("/a", respond(404, "nope"))},
 			Steps: []Step{
 				{Method: http.MethodHead, Path: "/a", Status: 404, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=10; stored"), Body("")}, Runs: Runs{"/a": 1}},

@@ -488,7 +488,9 @@ func keyScenarios() []Scenario {
 			Routes: []Route{a()},
 			Steps: []Step{
 				{Path: "/a", Want: []Check{CacheStatus(missStored60)}},
-				{Path: "/a", Header: []string{"X-Forwarded-Host: evil.example"}, Want: []Check{CacheStatus(hit60), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "an unkeyed forwarded host passes the cache by (it could be reflected)", Path: "/a", Header: []string{"X-Forwarded-Host: evil.example"},
+					Want: []Check{CacheStatus("strata; fwd=bypass; detail=unkeyed-x-forwarded-host"), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Path: "/a", Want: []Check{CacheStatus(hit60), Body("v1")}, Runs: Runs{"/a": 2}},
 			},
 		},
 		{

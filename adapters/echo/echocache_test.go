@@ -110,14 +110,14 @@ func TestHTTPErrorNeverStored(t *testing.T) {
 	}
 }
 
-// A returned 404 error is a 404 like any other: negatively cached.
+// A returned 404 error is a 404 like any other: negatively cached on a route with a policy.
 func TestNotFoundErrorNegativelyCached(t *testing.T) {
 	e := newEcho(newCache(t, core.Config{}))
 	var runs atomic.Int64
 	e.GET("/items/:id", func(c echo.Context) error {
 		runs.Add(1)
 		return echo.ErrNotFound
-	})
+	}, echocache.Policy(headers.Public(time.Minute)))
 	w := do(e, "GET", "/items/999")
 	wantStatus(t, w, 404)
 	wantCacheStatus(t, w, "strata; fwd=uri-miss; ttl=10; stored")
