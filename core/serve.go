@@ -268,12 +268,17 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 			x.variant = c.variantHash(vk)
 			var vb keyBuf
 			key := c.variantKey(vb[:0], x.k, x.variant)
-			raw, tier, err = c.get(ctx, unsafe.String(unsafe.SliceData(key), len(key)))
-			if err != nil && ctx.Err() != nil {
-				return
-			}
 			x.lk = string(key)
 			x.fwd = "vary-miss"
+			raw = nil
+			// Only variants the record lists are served: one a concurrent fill left out of
+			// the record would escape the URL's purges and the variant cap.
+			if v.has(x.variant) {
+				raw, tier, err = c.get(ctx, x.lk)
+				if err != nil && ctx.Err() != nil {
+					return
+				}
+			}
 		}
 	}
 	var e entry
@@ -935,6 +940,9 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		}
 		vk := variantValues(nil, v.fields, x.r)
 		vh := c.variantHash(vk)
+		if !v.has(vh) {
+			return nil
+		}
 		raw, err = l2.Get(ctx, string(c.variantKey(nil, x.k, vh)))
 		if err != nil {
 			return nil
