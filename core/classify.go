@@ -31,11 +31,12 @@ var UnkeyedFields = []string{
 	"X-Method-Override",      // ditto
 }
 
-// unkeyedDetail holds "unkeyed-<lower-case name>" for each field, built once.
+// unkeyedDetail maps each field's canonical name (as net/http stores it: "X-Http-Method")
+// to "unkeyed-<lower-case name>", built once.
 var unkeyedDetail = func() map[string]string {
 	m := make(map[string]string, len(UnkeyedFields))
 	for _, f := range UnkeyedFields {
-		m[f] = "unkeyed-" + strings.ToLower(f)
+		m[http.CanonicalHeaderKey(f)] = "unkeyed-" + strings.ToLower(f)
 	}
 	return m
 }()
@@ -55,7 +56,13 @@ func (c *Cache) classify(r *http.Request) string {
 	if r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody) {
 		return detailRequestBody
 	}
+	if len(r.Header) == 0 {
+		return ""
+	}
 	for name := range r.Header {
+		if name == "" || (name[0] != 'X' && name[0] != 'F') { // every unkeyed field starts so
+			continue
+		}
 		d, ok := unkeyedDetail[name]
 		if !ok {
 			continue
@@ -69,7 +76,7 @@ func (c *Cache) classify(r *http.Request) string {
 			if v := r.Header[name]; len(v) != 1 || (!strings.EqualFold(v[0], "http") && !strings.EqualFold(v[0], "https")) {
 				return detailInvalidProt
 			}
-		case c.isTrusted(name):
+		case c.isTrusted(name): // c.trusted holds canonical names
 		default:
 			return d
 		}
