@@ -176,7 +176,7 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 		c.l1Set(ctx, c.ignoreKey(x.r), b.ignore, b.ttl)
 	}
 	if c.l2 == nil {
-		c.tags.add(b.tags, b.key, b.e.expires, b.e.storedAt)
+		c.tags.add(b.tags, b.key)
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Store(b.e.route, "", true)

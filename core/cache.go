@@ -31,7 +31,7 @@ type Cache struct {
 	flights flights
 	l2reads singleflight.Group
 	hfm     marks
-	tags    tagIndex
+	tags    *tagIndex // without Redis
 
 	hitStatus [1024]string
 
@@ -49,8 +49,11 @@ func New(cfg Config) (*Cache, error) {
 	c := &Cache{cfg: cfg, logLast: make(map[string]time.Time)}
 	c.hfm.max = 100_000
 	c.initStatus()
+	c.tags = newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,
+		func(keys []string) { c.l1Delete(context.Background(), keys...) })
 	if !cfg.DisableL1 {
-		c.l1, err = store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock})
+		c.l1, err = store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock,
+			OnRemove: c.l1Removed})
 		if err != nil {
 			return nil, fmt.Errorf("core: L1: %w", err)
 		}
@@ -135,6 +138,14 @@ func l1Shards(cfg Config) int {
 		shards /= 2
 	}
 	return shards
+}
+
+// l1Removed follows an entry out of the L1 (evicted, expired or deleted): the hot set and the
+// tag index must not keep it, or a purge by tag would miss it there. It runs under an L1
+// shard's lock, so it must not call the L1.
+func (c *Cache) l1Removed(key string) {
+	c.hot.del(key)
+	c.tags.forget(key)
 }
 
 func (c *Cache) closeL1() error {
