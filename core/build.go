@@ -155,6 +155,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	}
 	e.expires = now.Add(life).UnixNano()
 	b.raw = e.encode(make([]byte, 0, e.size()))
+	if len(b.raw) > c.cfg.MaxEntryBytes { // the same bound for every tier
+		return built{reason: ReasonTooLarge}
+	}
 	if decodeEntry(b.raw, &b.e) != nil { // b.e aliases raw, which outlives the recorder's buffer
 		b.reason = ReasonStatus
 		b.raw = nil

@@ -131,10 +131,10 @@ func (c *Cache) Close() error {
 }
 
 // l1Shards picks the most shards (less lock contention) that still let a shard hold an
-// entry of MaxBodyBytes plus its fields: bigcache places an entry only in half a shard.
+// entry of MaxEntryBytes and its key: bigcache places an entry only in half a shard.
 func l1Shards(cfg Config) int {
 	shards := 256
-	for shards > 1 && cfg.L1MaxBytes/shards/2-32 < cfg.MaxBodyBytes+16<<10 {
+	for shards > 1 && cfg.L1MaxBytes/shards/2-32 < cfg.MaxEntryBytes+1<<10 {
 		shards /= 2
 	}
 	return shards

@@ -62,6 +62,10 @@ type Config struct {
 	// MaxBodyBytes is the largest body stored; a larger response streams through unstored.
 	// Default 1 MiB.
 	MaxBodyBytes int
+	// MaxEntryBytes bounds the encoded size of a stored entry: body, header fields, tags and
+	// bookkeeping. A larger response is served but stored in no tier (Cache-Status detail
+	// "too-large"), so no tier holds what another refuses. Default MaxBodyBytes + 64 KiB.
+	MaxEntryBytes int
 	// MaxVariants caps the Vary variants stored per URL; past it the new variant is served
 	// but not stored. Default 16.
 	MaxVariants int
@@ -178,6 +182,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return cfg, errors.New("core: MaxBodyBytes must not be negative")
+	}
+	if cfg.MaxEntryBytes == 0 {
+		cfg.MaxEntryBytes = cfg.MaxBodyBytes + 64<<10
+	}
+	if cfg.MaxEntryBytes < 0 {
+		return cfg, errors.New("core: MaxEntryBytes must not be negative")
 	}
 	if cfg.MaxVariants == 0 {
 		cfg.MaxVariants = 16
