@@ -25,16 +25,19 @@ import (
 //
 //	STRATA_MEMTEST=1 go test ./examples/chi -run TestTaggedURLMemory -count=1 -v
 //
-// STRATA_MEMTEST_N overrides the number of URLs (default 300000).
+// STRATA_MEMTEST_N overrides the number of URLs (default 300000), STRATA_MEMTEST_PAD the
+// padding of the product name (default 900 bytes, answers of about 1 KiB).
 func TestTaggedURLMemory(t *testing.T) {
 	if os.Getenv("STRATA_MEMTEST") != "1" {
 		t.Skip("set STRATA_MEMTEST=1 to run the memory measurement")
 	}
-	n := 300_000
-	if s := os.Getenv("STRATA_MEMTEST_N"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			t.Fatal(err)
+	n, pad := 300_000, 900
+	for name, v := range map[string]*int{"STRATA_MEMTEST_N": &n, "STRATA_MEMTEST_PAD": &pad} {
+		if s := os.Getenv(name); s != "" {
+			var err error
+			if *v, err = strconv.Atoi(s); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
 		}
 	}
 	const (
@@ -48,7 +51,7 @@ func TestTaggedURLMemory(t *testing.T) {
 	}
 	defer setup.Cache.Close()
 	app := demo.New(setup.Cache)
-	app.Catalogue = everyProduct{pad: strings.Repeat("x", 900)}
+	app.Catalogue = everyProduct{pad: strings.Repeat("x", pad)}
 	h := Router(setup, app)
 
 	w := &memWriter{h: http.Header{}}
@@ -82,6 +85,7 @@ func TestTaggedURLMemory(t *testing.T) {
 	peak := procStatus(t, "VmHWM")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	l1 := setup.Cache.Stats().L1
 
 	// Purging by tag still works: the last product's entry is found and removed.
 	purged, err := setup.Cache.PurgeTags(context.Background(), "product:"+strconv.Itoa(n))
@@ -90,8 +94,8 @@ func TestTaggedURLMemory(t *testing.T) {
 	}
 
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-	t.Logf("%d tagged URLs, %d stored, body %d bytes: RSS before %s, live %s, after GC %s, peak (VmHWM) %s; heap in use %s; bound %s",
-		n, stored, bodyBytes, mib(before), mib(live), mib(after), mib(peak), mib(int64(ms.HeapInuse)), mib(bound))
+	t.Logf("%d tagged URLs, %d stored, body %d bytes: RSS before %s, live %s, after GC %s, peak (VmHWM) %s; heap in use %s; bound %s; L1 %d entries, %d evictions",
+		n, stored, bodyBytes, mib(before), mib(live), mib(after), mib(peak), mib(int64(ms.HeapInuse)), mib(bound), l1.Entries, l1.Evictions)
 	if stored != n {
 		t.Errorf("%d of %d answers stored", stored, n)
 	}
