@@ -178,6 +178,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		b.vary = setVariantExpiry(b.vary, variant, e.expires)
 	}
 	b.raw = e.encode(make([]byte, 0, e.size()))
+	if len(b.raw) > c.cfg.MaxEntryBytes { // the same bound for every tier
+		return built{reason: ReasonTooLarge}
+	}
 	if decodeEntry(b.raw, &b.e) != nil { // b.e aliases raw, which outlives the recorder's buffer
 		b.reason = ReasonStatus
 		b.raw = nil
@@ -200,7 +203,7 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 		c.l1Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
 	if c.l2 == nil {
-		c.tags.add(b.tags, b.key, b.e.expires, b.e.storedAt)
+		c.tags.add(b.tags, b.key)
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Store(b.e.route, "", true)

@@ -46,7 +46,7 @@ type Cache struct {
 	flights flights
 	l2reads singleflight.Group
 	hfm     marks
-	tags    tagIndex
+	tags    *tagIndex // without Redis
 
 	hitStatus [1024]string
 
@@ -94,8 +94,11 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	}
 	c.hfm.max = 100_000
 	c.initStatus()
+	c.tags = newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,
+		func(keys []string) { c.l1Delete(context.Background(), keys...) })
 	if !cfg.DisableL1 {
-		c.l1, err = store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock})
+		c.l1, err = store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock,
+			OnRemove: c.l1Removed})
 		if err != nil {
 			return nil, fmt.Errorf("core: L1: %w", err)
 		}
@@ -241,13 +244,21 @@ func (c *Cache) Close() error {
 }
 
 // l1Shards picks the most shards (less lock contention) that still let a shard hold an
-// entry of MaxBodyBytes plus its fields: bigcache places an entry only in half a shard.
+// entry of MaxEntryBytes and its key: bigcache places an entry only in half a shard.
 func l1Shards(cfg Config) int {
 	shards := 256
-	for shards > 1 && cfg.L1MaxBytes/shards/2-32 < cfg.MaxBodyBytes+16<<10 {
+	for shards > 1 && cfg.L1MaxBytes/shards/2-32 < cfg.MaxEntryBytes+1<<10 {
 		shards /= 2
 	}
 	return shards
+}
+
+// l1Removed follows an entry out of the L1 (evicted, expired or deleted): the hot set and the
+// tag index must not keep it, or a purge by tag would miss it there. It runs under an L1
+// shard's lock, so it must not call the L1.
+func (c *Cache) l1Removed(key string) {
+	c.hot.del(key)
+	c.tags.forget(key)
 }
 
 func (c *Cache) closeL1() error {

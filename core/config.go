@@ -29,6 +29,17 @@ type Config struct {
 	// copy and decode of an L1 read on repeated hits. It counts against memory on top of
 	// L1MaxBytes. Default 8 MiB; negative disables.
 	HotBytes int
+	// TagIndexBytes bounds the in-process tag index, which maps surrogate keys (tags) to the
+	// L1 entries stored under them when there is no Redis (with Redis, Redis holds it). It
+	// holds one key per tagged L1 entry, in its own copies of the strings; a key leaves it
+	// when its entry leaves the L1. The bound is an estimate of its heap: the strings plus a
+	// fixed cost per key, tag and link, about 300 bytes for a key with a tag of its own, so
+	// the default holds about 28,000 such keys per 64 MiB of L1. It also holds at most
+	// L1MaxBytes/256 keys. When full, its oldest keys are dropped and their entries deleted
+	// from the L1 with them, so a purge by tag never misses a cached entry; with many small
+	// tagged entries (under about 2 KiB each, by default) the index, not the L1, then bounds
+	// how many are cached: raise it to keep more. Default L1MaxBytes/8.
+	TagIndexBytes int
 	// DisableL1 turns the in-process tier off (every lookup goes to L2). Default false.
 	DisableL1 bool
 
@@ -51,6 +62,10 @@ type Config struct {
 	// MaxBodyBytes is the largest body stored; a larger response streams through unstored.
 	// Default 1 MiB.
 	MaxBodyBytes int
+	// MaxEntryBytes bounds the encoded size of a stored entry: body, header fields, tags and
+	// bookkeeping. A larger response is served but stored in no tier (Cache-Status detail
+	// "too-large"), so no tier holds what another refuses. Default MaxBodyBytes + 64 KiB.
+	MaxEntryBytes int
 	// MaxVariants caps the Vary variants stored per URL; past it the new variant is served
 	// but not stored. Default 16.
 	MaxVariants int
@@ -162,6 +177,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.L1MaxBytes < 0 {
 		return cfg, errors.New("core: L1MaxBytes must not be negative (use DisableL1)")
 	}
+	if cfg.TagIndexBytes == 0 {
+		cfg.TagIndexBytes = cfg.L1MaxBytes / 8
+	}
+	if cfg.TagIndexBytes < 0 {
+		return cfg, errors.New("core: TagIndexBytes must not be negative")
+	}
 	if cfg.RedisTimeout == 0 {
 		cfg.RedisTimeout = 50 * time.Millisecond
 	}
@@ -176,6 +197,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return cfg, errors.New("core: MaxBodyBytes must not be negative")
+	}
+	if cfg.MaxEntryBytes == 0 {
+		cfg.MaxEntryBytes = cfg.MaxBodyBytes + 64<<10
+	}
+	if cfg.MaxEntryBytes < 0 {
+		return cfg, errors.New("core: MaxEntryBytes must not be negative")
 	}
 	if cfg.MaxVariants == 0 {
 		cfg.MaxVariants = 16

@@ -24,7 +24,7 @@ const (
 	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
 	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx
 	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
-	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes
+	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes, or entry over Config.MaxEntryBytes
 	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
 	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
 	ReasonVariants      Reason = "too-many-variants"

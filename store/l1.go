@@ -51,6 +51,13 @@ type L1Config struct {
 	MaxTTL time.Duration
 	// Clock is used to compute and check expiry. Default time.Now.
 	Clock Clock
+	// OnRemove, when set, is called with the key of every entry that leaves
+	// the cache, except by an overwrite or Clear: evicted for room, dropped
+	// past MaxTTL, or deleted (Delete, an expired entry found by Get, a Set
+	// rejected with ErrTooLarge over a previous value). It runs under the
+	// shard's lock, so it must be quick and must not call the L1. The key is a
+	// copy the callee may keep. Default nil.
+	OnRemove func(key string)
 }
 
 // L1 is an in-process, byte-bounded Store over bigcache. Each value is
@@ -134,8 +141,22 @@ func NewL1(cfg L1Config) (*L1, error) {
 		HardMaxCacheSize:   hardMiB,
 		Verbose:            false,
 		Logger:             nopLogger{},
-		OnRemoveWithReason: func(string, []byte, bigcache.RemoveReason) { l.evictions.Add(1) },
-	}.OnRemoveFilterSet(bigcache.NoSpace, bigcache.Expired)
+		OnRemoveWithReason: func(key string, _ []byte, reason bigcache.RemoveReason) {
+			if reason != bigcache.Deleted {
+				l.evictions.Add(1)
+			}
+			if cfg.OnRemove != nil {
+				cfg.OnRemove(key)
+			}
+		},
+	}
+	// bigcache copies the key and the value for every callback: deletes are only reported
+	// when someone listens.
+	if cfg.OnRemove != nil {
+		bc = bc.OnRemoveFilterSet(bigcache.NoSpace, bigcache.Expired, bigcache.Deleted)
+	} else {
+		bc = bc.OnRemoveFilterSet(bigcache.NoSpace, bigcache.Expired)
+	}
 	c, err := bigcache.New(context.Background(), bc)
 	if err != nil {
 		return nil, fmt.Errorf("store: bigcache: %w", err)

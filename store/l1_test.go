@@ -231,3 +231,83 @@ func TestL1ClearAndStats(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestL1OnRemove checks that the callback names every key that leaves the cache (delete,
+// expiry found by Get, a refused update, eviction for room) and none that stays (an
+// overwrite), and that the eviction counter still counts evictions only.
+func TestL1OnRemove(t *testing.T) {
+	clk := newFakeClock()
+	var mu sync.Mutex
+	var removed []string
+	l := newL1(t, store.L1Config{MaxBytes: 1 << 20, Shards: 1, MaxEntryBytes: 64 << 10, Clock: clk.Now,
+		OnRemove: func(key string) {
+			mu.Lock()
+			removed = append(removed, key)
+			mu.Unlock()
+		}})
+	took := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		r := removed
+		removed = nil
+		return r
+	}
+	want := func(step string, keys ...string) {
+		t.Helper()
+		if got := took(); strings.Join(got, ",") != strings.Join(keys, ",") {
+			t.Fatalf("%s: OnRemove got %q, want %q", step, got, keys)
+		}
+	}
+	set := func(k string, n int, ttl time.Duration) {
+		t.Helper()
+		if err := l.Set(ctx, k, make([]byte, n), ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	set("a", 10, time.Minute)
+	set("a", 20, time.Minute)
+	want("overwrite")
+	if err := l.Delete(ctx, "a", "missing"); err != nil {
+		t.Fatal(err)
+	}
+	want("delete", "a")
+
+	set("b", 10, time.Second)
+	clk.Advance(time.Second)
+	if _, err := l.Get(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(expired) = %v", err)
+	}
+	want("expired on Get", "b")
+
+	set("c", 10, time.Minute)
+	if err := l.Set(ctx, "c", make([]byte, 100<<10), time.Minute); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("Set too large = %v", err)
+	}
+	want("refused update", "c")
+
+	// Fill the 1 MiB shard well past its size: the oldest keys are evicted, each reported once.
+	for i := range 40 {
+		set("e"+strconv.Itoa(i), 60<<10, time.Minute)
+	}
+	got := took()
+	if len(got) == 0 {
+		t.Fatal("no eviction reported after writing 2.4 MiB into 1 MiB")
+	}
+	for i, k := range got {
+		if k != "e"+strconv.Itoa(i) {
+			t.Fatalf("eviction %d reported %q; want the oldest first: %q", i, k, got)
+		}
+		if _, err := l.Get(ctx, k); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%q reported removed but still readable", k)
+		}
+	}
+	if _, err := l.Get(ctx, "e"+strconv.Itoa(len(got))); err != nil {
+		t.Fatalf("the oldest key not reported removed is gone: %v", err)
+	}
+	if st := l.Stats(); st.Evictions != int64(len(got)) {
+		t.Fatalf("Stats().Evictions = %d, want %d (deletes are not evictions)", st.Evictions, len(got))
+	}
+	l.Clear()
+	want("clear")
+}

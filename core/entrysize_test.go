@@ -1,0 +1,100 @@
+package core
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/strata-cache/strata/internal/redistest"
+)
+
+// fieldsHandler answers a small cacheable body with n bytes of header fields, tagged "big".
+func fieldsHandler(n int) http.HandlerFunc {
+	const per = 8 << 10
+	v := strings.Repeat("v", per)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Surrogate-Key", "big")
+		for i := 0; i < n/per; i++ {
+			w.Header().Set("X-Pad-"+strconv.Itoa(i), v)
+		}
+		_, _ = io.WriteString(w, "small body")
+	}
+}
+
+// TestEntryTooLargeForEveryTier: an entry whose header fields (3 MB) make it larger than
+// MaxEntryBytes is stored in no tier, L1 nor Redis, and says why; one under the bound is
+// stored in both.
+func TestEntryTooLargeForEveryTier(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	ctx := context.Background()
+	c := newL2Cache(t, client, Config{Namespace: "big"})
+	redisKeys := func() []string {
+		t.Helper()
+		keys, err := client.Keys(ctx, "big:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The namespace generation is not an entry.
+		return slices.DeleteFunc(keys, func(k string) bool { return k == c.genKey() })
+	}
+
+	big := newOrigin(fieldsHandler(3 << 20))
+	h := c.Middleware(big)
+	w := do(t, h, "GET", "/big")
+	wantStatus(t, w, http.StatusOK)
+	if cs := w.Header().Get("Cache-Status"); !strings.Contains(cs, "detail=too-large") || strings.Contains(cs, "stored") {
+		t.Fatalf("Cache-Status %q: want a miss with detail=too-large, not stored", cs)
+	}
+	if len(w.Header()["X-Pad-0"]) == 0 || body(w) != "small body" {
+		t.Fatal("the client did not get the whole answer")
+	}
+	if n := c.l1.Len(); n != 0 {
+		t.Fatalf("L1 holds %d entries after a 3 MB entry was refused", n)
+	}
+	if keys := redisKeys(); len(keys) != 0 {
+		t.Fatalf("Redis holds %q after a 3 MB entry was refused", keys)
+	}
+	do(t, h, "GET", "/big")
+	wantRuns(t, big, 2)
+
+	// Under the bound (MaxBodyBytes + 64 KiB): stored in both tiers.
+	small := newOrigin(fieldsHandler(48 << 10))
+	h = c.Middleware(small)
+	wantStatus(t, do(t, h, "GET", "/small"), http.StatusOK)
+	if n := c.l1.Len(); n != 1 {
+		t.Fatalf("L1 holds %d entries after a 48 KiB entry was stored, want 1", n)
+	}
+	if keys := redisKeys(); len(keys) == 0 {
+		t.Fatal("Redis holds nothing after a 48 KiB entry was stored")
+	}
+	do(t, h, "GET", "/small")
+	wantRuns(t, small, 1)
+}
+
+// TestMaxEntryBytes: the bound counts the fields, not only the body, and is configurable.
+func TestMaxEntryBytes(t *testing.T) {
+	c, _ := newTestCache(t, Config{MaxEntryBytes: 32 << 10})
+	o := newOrigin(fieldsHandler(40 << 10))
+	h := c.Middleware(o)
+	if cs := do(t, h, "GET", "/a").Header().Get("Cache-Status"); !strings.Contains(cs, "detail=too-large") {
+		t.Fatalf("Cache-Status %q, want detail=too-large", cs)
+	}
+	if n := c.l1.Len(); n != 0 {
+		t.Fatalf("L1 holds %d entries", n)
+	}
+	if keys, _, _ := c.tags.size(); keys != 0 {
+		t.Fatalf("the tag index holds %d keys of a refused entry", keys)
+	}
+	if _, err := New(Config{MaxEntryBytes: -1}); err == nil {
+		t.Fatal("New accepted a negative MaxEntryBytes")
+	}
+	if cfg, _ := (Config{}).withDefaults(); cfg.MaxEntryBytes != 1<<20+64<<10 || cfg.TagIndexBytes != 8<<20 {
+		t.Fatalf("defaults: MaxEntryBytes %d, TagIndexBytes %d", cfg.MaxEntryBytes, cfg.TagIndexBytes)
+	}
+}
