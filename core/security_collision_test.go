@@ -11,7 +11,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // secCollisionCache builds a cache for the tier whose every key hash is hash.
@@ -74,6 +77,32 @@ func TestSecurityForcedCollision(t *testing.T) {
 				}
 			}
 			tally.done(total)
+		})
+		t.Run("coalesced", func(t *testing.T) {
+			// Concurrent misses of distinct URLs meet on one key: a waiter must never be
+			// handed the leader's answer for another URL.
+			cfg := tier.config(Config{})
+			o := secPublic(func(r *http.Request) string {
+				time.Sleep(20 * time.Millisecond)
+				return "slow " + strings.TrimPrefix(r.URL.Path, "/slow/")
+			})
+			site := secServe(t, secCollisionCache(t, tier, cfg, constant).Middleware(o))
+			var wrong atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 50; i++ {
+				wg.Go(func() {
+					r := site.get(t, fmt.Sprintf("/slow/%d", i))
+					if want := fmt.Sprintf("slow %d", i); r.status != http.StatusOK || r.body != want {
+						if wrong.Add(1) <= 5 {
+							t.Errorf("%s: got %d %q, want 200 %q (Cache-Status %q)", r.label, r.status, clipSec(r.body), want, r.cacheStatus())
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if n := wrong.Load(); n > 5 {
+				t.Errorf("%d of 50 concurrent responses were another request's answer", n)
+			}
 		})
 		t.Run("variants", func(t *testing.T) {
 			cfg := tier.config(Config{MaxVariants: 128})
