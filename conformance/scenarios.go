@@ -15,7 +15,7 @@ func Scenarios() []Scenario {
 		storeScenarios, statusCodeScenarios, freshnessScenarios, headScenarios,
 		conditionalScenarios, varyScenarios, negativeScenarios, staleScenarios,
 		coalesceScenarios, purgeScenarios, unsafeScenarios, cacheStatusScenarios,
-		limitScenarios, streamScenarios, panicScenarios, errorScenarios, keyScenarios,
+		limitScenarios, streamScenarios, panicScenarios, errorScenarios, keyScenarios, securityScenarios,
 	} {
 		all = append(all, group()...)
 	}
