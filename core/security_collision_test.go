@@ -1,8 +1,5 @@
-//go:build strata_collision
-
-// This file needs the fix of issue 12: the test-only constructor newCacheWithHash and
-// Config.TrustHeaders. Until both exist it is kept out of the build by the strata_collision
-// tag; the fix removes the tag.
+// Forced collisions (every key hashed to one value, through the test-only newCacheWithHash)
+// and trusted request fields (Config.TrustHeaders).
 
 package core
 
