@@ -35,6 +35,8 @@ type Cache struct {
 	gen atomic.Uint64 // namespace generation (PurgeAll bumps it)
 
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
+	secretMu     sync.Mutex          // guards secret
+	secret       string              // the fleet's key secret, once read from Redis
 	keysShared   atomic.Bool         // seed is the fleet's: L2 may be used for entries
 	hash         func([]byte) uint64 // tests only: replaces the keyed hash
 	trusted      []string            // Config.TrustHeaders, canonical and sorted
@@ -157,16 +159,26 @@ func (c *Cache) initSecret() {
 
 func (c *Cache) secretKey() string { return c.cfg.Namespace + ":secret" }
 
+// loadSecret reads the fleet's key secret, proposing this instance's own (or a new random
+// one) when Redis has none: after a Redis restart lost it, the first instance to reconnect
+// re-creates it with the value it uses, and the others adopt it, so the fleet converges.
 func (c *Cache) loadSecret() bool {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	v, err := c.l2.GetOrSet(context.Background(), c.secretKey(), hex.EncodeToString(b[:]))
+	c.secretMu.Lock()
+	defer c.secretMu.Unlock()
+	proposal := c.secret
+	if proposal == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		proposal = hex.EncodeToString(b[:])
+	}
+	v, err := c.l2.GetOrSet(context.Background(), c.secretKey(), proposal)
 	if err != nil || v == "" {
 		return false
 	}
+	c.secret = v
 	if s := xxh3.HashString(v); s != c.seed.Load() {
 		c.seed.Store(s)
-		if c.l1 != nil { // entries keyed with the provisional secret are unreachable now
+		if c.l1 != nil { // entries keyed with another secret are unreachable now
 			c.hot.clear()
 			c.l1.Clear()
 		}
@@ -278,6 +290,9 @@ func (c *Cache) onReconnect() {
 	c.tags.reset()
 	if c.l2 != nil {
 		c.loadGen(context.Background())
+		if len(c.cfg.KeySecret) == 0 {
+			c.loadSecret() // Redis may have restarted and lost it
+		}
 	}
 }
 
