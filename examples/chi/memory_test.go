@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/strata-cache/strata/internal/procstat"
 
 	"github.com/strata-cache/strata/examples/internal/demo"
 )
@@ -146,30 +147,12 @@ func settle() {
 	debug.FreeOSMemory()
 }
 
-// procStatus reads a "kB" field of /proc/self/status, in bytes (as internal/loadbench does).
+// procStatus reads a field of /proc/self/status in bytes.
 func procStatus(t *testing.T, field string) int64 {
 	t.Helper()
-	f, err := os.Open("/proc/self/status")
+	v, err := procstat.Process(0, field)
 	if err != nil {
-		t.Skipf("no /proc: %v", err)
+		t.Skipf("no /proc status: %v", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), field+":")
-		if !ok {
-			continue
-		}
-		fs := strings.Fields(rest)
-		if len(fs) == 0 {
-			break
-		}
-		v, err := strconv.ParseInt(fs[0], 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v << 10
-	}
-	t.Fatalf("no %s in /proc/self/status", field)
-	return 0
+	return v
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-cache/strata/internal/procstat"
 )
 
 const wrkOutput = `Running 10s test @ http://127.0.0.1:40215/items/1
@@ -73,10 +75,10 @@ PASS
 
 func TestStatusField(t *testing.T) {
 	status := "Name:\tserver\nVmHWM:\t   15600 kB\nVmRSS:\t   12000 kB\n"
-	if v, err := statusField(strings.NewReader(status), "VmHWM"); err != nil || v != 15600<<10 {
+	if v, err := procstat.Field(strings.NewReader(status), "VmHWM"); err != nil || v != 15600<<10 {
 		t.Fatalf("VmHWM = %d, %v", v, err)
 	}
-	if _, err := statusField(strings.NewReader(status), "VmSwap"); err == nil {
+	if _, err := procstat.Field(strings.NewReader(status), "VmSwap"); err == nil {
 		t.Fatal("no error for a missing field")
 	}
 }

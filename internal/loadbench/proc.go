@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/strata-cache/strata/internal/procstat"
 )
 
 // proc is one child process. Every child is registered until it has exited, so killAll
@@ -239,37 +239,7 @@ func cpuTime(pid int) (time.Duration, error) {
 }
 
 // procStatus returns a field of /proc/<pid>/status in bytes (VmRSS, VmHWM, …).
-func procStatus(pid int, field string) (int64, error) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return statusField(f, field)
-}
-
-func statusField(r io.Reader, field string) (int64, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), field+":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			break
-		}
-		v, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		if len(f) > 1 && f[1] == "kB" {
-			v <<= 10
-		}
-		return v, nil
-	}
-	return 0, fmt.Errorf("no %s in status", field)
-}
+func procStatus(pid int, field string) (int64, error) { return procstat.Process(pid, field) }
 
 // allowedCPUs lists the CPUs this process may run on (its affinity mask).
 func allowedCPUs() []string {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-cache/strata/internal/procstat"
 )
 
 // report collects every measurement and renders the markdown.
@@ -57,7 +59,7 @@ func describeMachine(o *options) []string {
 	}
 	mem := "unknown"
 	if f, err := os.Open("/proc/meminfo"); err == nil {
-		if v, err := statusField(f, "MemTotal"); err == nil {
+		if v, err := procstat.Field(f, "MemTotal"); err == nil {
 			mem = fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
 		}
 		f.Close()
