@@ -240,7 +240,8 @@ func (rec *recorder) Unwrap() http.ResponseWriter {
 
 // handlerReturned detaches the recorder from the handler, which has returned (or panicked):
 // from now on the calls of any goroutine it left behind fail with ErrHandlerReturned, and
-// the cache owns the buffer. A handler that wrote nothing gets net/http's empty 200.
+// the cache owns the buffer. A handler that wrote nothing gets net/http's empty 200, and
+// unless it panicked, its trailers are passed on (see passTrailers).
 func (rec *recorder) handlerReturned(panicked bool) {
 	rec.mu.Lock()
 	rec.done = true
@@ -251,6 +252,7 @@ func (rec *recorder) handlerReturned(panicked bool) {
 	if rec.status == 0 && !rec.hijack {
 		rec.writeHeader(http.StatusOK)
 	}
+	rec.passTrailers()
 }
 
 // buffered reports whether the whole response is in the buffer (and so may be stored).

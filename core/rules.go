@@ -29,6 +29,7 @@ const (
 	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
+	ReasonTrailers      Reason = "trailers" // the answer has trailer fields: streamed so they reach the client
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.

@@ -586,7 +586,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	x.st = stateFrom(r2.Context())
 	originStart := c.now()
 	panicked, pv := c.runHandler(x.next, rec, r2)
-	rec.handlerReturned(panicked) // late writes fail from here on (recorder.go)
+	rec.handlerReturned(panicked) // late writes fail from here on; trailers go out (trailers.go)
 	now := c.now()
 	origin := now.Sub(originStart)
 
