@@ -62,6 +62,7 @@ func New(cfg Config) (*Cache, error) {
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 		Logger:          cfg.Logger,
+		Usable:          usable, // an entry this version cannot decode is a miss, not a hit
 		// Invalidations may have been missed while disconnected: drop the L1 and re-read
 		// the namespace generation.
 		OnReconnect: func() { c.onReconnect() },
