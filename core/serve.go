@@ -59,6 +59,10 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
+	if reason := bypassReason(r); reason != "" {
+		c.serveBypass(w, r, next, route, reason) // upgrades and CONNECT (bypass.go)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		c.serveUnsafe(w, r, next, route)
 		return
