@@ -15,6 +15,7 @@ func Scenarios() []Scenario {
 		conditionalScenarios, varyScenarios, negativeScenarios, staleScenarios,
 		coalesceScenarios, purgeScenarios, unsafeScenarios, cacheStatusScenarios,
 		limitScenarios, streamScenarios, panicScenarios, errorScenarios, keyScenarios,
+		bypassScenarios,
 	} {
 		all = append(all, group()...)
 	}
