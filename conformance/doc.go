@@ -51,4 +51,12 @@
 //
 // [Scenarios] returns the list; it builds fresh handlers on every call, so a run never
 // sees another run's state.
+//
+// # On the wire
+//
+// Scenarios send requests straight to the mounted handler, which cannot show what exists
+// only on a connection. [RunWire] takes the same Mount and serves it on real servers: two
+// concurrent WebSocket-style upgrades of one URL (the handler hijacks the connection) both
+// switch protocols at once, an upgrade still switches after a plain GET of the URL was
+// stored, and trailers reach the client. With Redis it runs two instances on one L2.
 package conformance

@@ -10,18 +10,21 @@ import (
 
 // TestNetHTTP runs the suite on plain net/http: core's Middleware in front of a ServeMux,
 // core.PolicyMiddleware on each route that has a policy.
-func TestNetHTTP(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
-		mux := http.NewServeMux()
-		for _, rt := range routes {
-			var h http.Handler = rt.Handler
-			if !rt.Policy.IsZero() {
-				h = core.PolicyMiddleware(rt.Policy)(h)
-			}
-			mux.Handle(rt.Method+" "+rt.Path, h) // "GET /a" answers HEAD too
+func TestNetHTTP(t *testing.T) { conformance.Run(t, mountNetHTTP) }
+
+// TestNetHTTPWire runs the real-connection tests (upgrades, trailers) on plain net/http.
+func TestNetHTTPWire(t *testing.T) { conformance.RunWire(t, mountNetHTTP) }
+
+func mountNetHTTP(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		var h http.Handler = rt.Handler
+		if !rt.Policy.IsZero() {
+			h = core.PolicyMiddleware(rt.Policy)(h)
 		}
-		return recoverer(cache.Middleware(mux))
-	})
+		mux.Handle(rt.Method+" "+rt.Path, h) // "GET /a" answers HEAD too
+	}
+	return recoverer(cache.Middleware(mux))
 }
 
 // recoverer answers 500 for a handler's panic, as a framework's recovery middleware does.

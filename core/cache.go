@@ -112,6 +112,7 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 		Logger:          cfg.Logger,
+		Usable:          usable, // an entry this version cannot decode is a miss, not a hit
 		// Invalidations may have been missed while disconnected: drop the L1 and re-read
 		// the namespace generation.
 		OnReconnect: func() { c.onReconnect() },

@@ -34,7 +34,7 @@ type Event struct {
 	Result   Result        // how it was answered
 	Reason   string        // why not stored / why bypassed ("" when stored or hit)
 	Stored   bool          // the response was stored
-	Status   int           // status sent to the client
+	Status   int           // status sent to the client (0 when the handler hijacked the connection)
 	Duration time.Duration // time in the cache middleware, handler included
 	Origin   time.Duration // time in the handler (0 on a hit)
 	Tier     string        // "l1", "l2" or "" for a hit's source

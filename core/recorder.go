@@ -15,7 +15,17 @@ import (
 //
 // Header() is the client's own header map (no copy on the common path); the header is
 // snapshotted when the status is written, and that snapshot is what gets stored.
+//
+// When the handler returns, the cache calls handlerReturned: from then on every call the
+// handler's goroutines still make fails (ErrHandlerReturned) without touching the buffer, so
+// the cache can read it and hand it back to the pool while a goroutine the handler left
+// behind keeps writing.
 type recorder struct {
+	// mu serialises the handler's calls with handlerReturned. The cache's own reads of the
+	// fields after the handler returned need no lock: nothing else writes them any more.
+	mu   sync.Mutex
+	done bool // the handler returned: its calls fail
+
 	bp      *[]byte             // the pooled buffer buf came from
 	w       http.ResponseWriter // the client; nil for a background revalidation
 	header  http.Header
@@ -30,6 +40,11 @@ type recorder struct {
 	// beforeStream runs once, before the headers go to the client in streaming mode.
 	beforeStream func(h http.Header)
 }
+
+// ErrHandlerReturned is what a write (or flush, or hijack) to the cache's ResponseWriter
+// returns once the handler has returned: net/http forbids using a ResponseWriter after
+// ServeHTTP returns, and the cache refuses it instead of racing with the reuse of its buffer.
+var ErrHandlerReturned = errors.New("core: write after the handler returned")
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
@@ -54,9 +69,24 @@ func (rec *recorder) release() {
 	rec.buf, rec.bp = nil, nil
 }
 
-func (rec *recorder) Header() http.Header { return rec.header }
+func (rec *recorder) Header() http.Header {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return make(http.Header) // a late caller's changes go nowhere
+	}
+	return rec.header
+}
 
 func (rec *recorder) WriteHeader(code int) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !rec.done {
+		rec.writeHeader(code)
+	}
+}
+
+func (rec *recorder) writeHeader(code int) {
 	if rec.status != 0 || rec.hijack {
 		return
 	}
@@ -88,11 +118,20 @@ func canonicalClone(h http.Header) http.Header {
 }
 
 func (rec *recorder) Write(p []byte) (int, error) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return 0, ErrHandlerReturned
+	}
+	return rec.write(p)
+}
+
+func (rec *recorder) write(p []byte) (int, error) {
 	if rec.hijack {
 		return 0, http.ErrHijacked
 	}
 	if rec.status == 0 {
-		rec.WriteHeader(http.StatusOK)
+		rec.writeHeader(http.StatusOK)
 	}
 	if rec.stream {
 		return rec.w.Write(p)
@@ -116,11 +155,16 @@ func (rec *recorder) Write(p []byte) (int, error) {
 
 // WriteString avoids a conversion for handlers that use io.WriteString.
 func (rec *recorder) WriteString(s string) (int, error) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return 0, ErrHandlerReturned
+	}
 	if !rec.stream && !rec.hijack && !rec.discard && rec.status != 0 && len(rec.buf)+len(s) <= rec.limit {
 		rec.buf = append(rec.buf, s...)
 		return len(s), nil
 	}
-	return rec.Write([]byte(s))
+	return rec.write([]byte(s))
 }
 
 // startStream sends the snapshot and the buffered bytes to the client.
@@ -157,6 +201,11 @@ func (rec *recorder) startStream() error {
 // FlushError turns a buffered response into a streamed one (it will not be stored) and
 // flushes the client. http.ResponseController finds it.
 func (rec *recorder) FlushError() error {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return ErrHandlerReturned
+	}
 	if rec.hijack {
 		return http.ErrHijacked
 	}
@@ -178,6 +227,11 @@ func (rec *recorder) Flush() { _ = rec.FlushError() }
 
 // Hijack hands the connection to the handler; the response is then the handler's alone.
 func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return nil, nil, ErrHandlerReturned
+	}
 	if rec.w == nil {
 		return nil, nil, errors.New("core: hijack during background revalidation")
 	}
@@ -189,8 +243,33 @@ func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, brw, err
 }
 
-// Unwrap lets http.ResponseController reach deadlines and full duplex on the client writer.
-func (rec *recorder) Unwrap() http.ResponseWriter { return rec.w }
+// Unwrap lets http.ResponseController reach deadlines and full duplex on the client writer
+// while the handler runs (nil after: http.ResponseController then reports ErrNotSupported).
+func (rec *recorder) Unwrap() http.ResponseWriter {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return nil
+	}
+	return rec.w
+}
+
+// handlerReturned detaches the recorder from the handler, which has returned (or panicked):
+// from now on the calls of any goroutine it left behind fail with ErrHandlerReturned, and
+// the cache owns the buffer. A handler that wrote nothing gets net/http's empty 200, and
+// unless it panicked, its trailers are passed on (see passTrailers).
+func (rec *recorder) handlerReturned(panicked bool) {
+	rec.mu.Lock()
+	rec.done = true
+	rec.mu.Unlock()
+	if panicked {
+		return
+	}
+	if rec.status == 0 && !rec.hijack {
+		rec.writeHeader(http.StatusOK)
+	}
+	rec.passTrailers()
+}
 
 // buffered reports whether the whole response is in the buffer (and so may be stored).
 func (rec *recorder) buffered() bool { return !rec.stream && !rec.hijack && !rec.discard }

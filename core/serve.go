@@ -62,6 +62,10 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
+	if reason := bypassReason(r); reason != "" {
+		c.serveBypass(w, r, next, route, reason) // upgrades and CONNECT (bypass.go)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		c.serveUnsafe(w, r, next, route)
 		return
@@ -679,6 +683,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	x.st = stateFrom(r2.Context())
 	originStart := c.now()
 	panicked, pv := c.runHandler(x.next, rec, r2)
+	rec.handlerReturned(panicked) // late writes fail from here on; trailers go out (trailers.go)
 	now := c.now()
 	origin := now.Sub(originStart)
 

@@ -58,13 +58,19 @@ type RedisOptions struct {
 	Logger *slog.Logger
 	// Clock drives the breaker cooldown and log rate limits. Default time.Now.
 	Clock Clock
+	// Usable, when set, tells whether a value Get read is one the caller can use (say, an
+	// entry it can decode). Get reports a value it rejects as ErrNotFound, and counts it in
+	// Misses and Unusable, not in Hits, so that Hits counts usable reads only. Default nil:
+	// every value is usable.
+	Usable func(value []byte) bool
 }
 
 // RedisStats is a snapshot of Redis counters.
 type RedisStats struct {
 	Gets         uint64       // Get calls
-	Hits         uint64       // Get calls that returned a value
-	Misses       uint64       // Get calls that returned ErrNotFound
+	Hits         uint64       // Get calls that returned a value (a usable one, with RedisOptions.Usable)
+	Misses       uint64       // Get calls that returned ErrNotFound (Unusable included)
+	Unusable     uint64       // values Get read and RedisOptions.Usable rejected
 	Errors       uint64       // failed calls, timeouts included; not Rejected or Canceled ones
 	Timeouts     uint64       // calls that ran out of Timeout (also in Errors)
 	Rejected     uint64       // calls refused with ErrUnavailable by the open breaker
@@ -90,10 +96,12 @@ type Redis struct {
 	log     *slog.Logger
 	clock   Clock
 	id      string
+	usable  func([]byte) bool
 
 	br breaker
 
 	gets, hits, misses, errs, timeouts, rejected, canceled atomic.Uint64
+	unusable                                               atomic.Uint64
 	logNext                                                [numOps]atomic.Int64
 	logDropped                                             [numOps]atomic.Int64
 
@@ -158,6 +166,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 		log:     o.Logger,
 		clock:   o.Clock.orNow(),
 		id:      hex.EncodeToString(id[:]),
+		usable:  o.Usable,
 		subs:    make(map[*subscription]struct{}),
 	}
 	r.br = breaker{cooldown: o.BreakerCooldown, clock: r.clock} // threshold 0: disabled
@@ -241,6 +250,7 @@ func (r *Redis) Stats() RedisStats {
 		Gets:         r.gets.Load(),
 		Hits:         r.hits.Load(),
 		Misses:       r.misses.Load(),
+		Unusable:     r.unusable.Load(),
 		Errors:       r.errs.Load(),
 		Timeouts:     r.timeouts.Load(),
 		Rejected:     r.rejected.Load(),
@@ -269,7 +279,8 @@ func (r *Redis) Close() error {
 	return nil
 }
 
-// Get returns the value under key, or ErrNotFound.
+// Get returns the value under key, or ErrNotFound (also for a value RedisOptions.Usable
+// rejects).
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	r.gets.Add(1)
 	c, err := r.begin(ctx)
@@ -284,6 +295,11 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	switch err = r.end(ctx, c, opGet, err); {
 	case err == nil:
+		if r.usable != nil && !r.usable(val) {
+			r.unusable.Add(1)
+			r.misses.Add(1)
+			return nil, ErrNotFound
+		}
 		r.hits.Add(1)
 		return val, nil
 	case err == redis.Nil:

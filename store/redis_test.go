@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -141,6 +142,29 @@ func TestRedisStats(t *testing.T) {
 	st := r.Stats()
 	if st.Gets != 3 || st.Hits != 2 || st.Misses != 1 || st.Errors != 0 {
 		t.Fatalf("Stats() = %+v, want 3 gets, 2 hits, 1 miss, no errors", st)
+	}
+}
+
+// TestRedisUsable: a value the caller's Usable rejects is a miss, for Get and for the
+// counters.
+func TestRedisUsable(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedis(t, srv, store.RedisOptions{Usable: func(v []byte) bool { return bytes.HasPrefix(v, []byte("ok")) }})
+	if err := r.Set(ctx, "good", []byte("ok:1"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ctx, "bad", []byte("garbage"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := r.Get(ctx, "bad"); !errors.Is(err, store.ErrNotFound) || v != nil {
+		t.Fatalf("Get(bad) = %q, %v; want nil, ErrNotFound", v, err)
+	}
+	if v, err := r.Get(ctx, "good"); err != nil || string(v) != "ok:1" {
+		t.Fatalf("Get(good) = %q, %v; want ok:1", v, err)
+	}
+	st := r.Stats()
+	if st.Gets != 2 || st.Hits != 1 || st.Misses != 1 || st.Unusable != 1 {
+		t.Fatalf("Stats() = %+v, want 2 gets, 1 hit, 1 miss, 1 unusable", st)
 	}
 }
 

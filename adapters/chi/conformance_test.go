@@ -14,19 +14,22 @@ import (
 
 // TestConformance runs the adapter suite on chi: the cache at the router, each route's
 // policy with r.With(chicache.Policy(p)), chi's Recoverer in front.
-func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
-		r := chi.NewRouter()
-		r.Use(middleware.Recoverer, chicache.Middleware(cache))
-		for _, rt := range routes {
-			var rr chi.Router = r
-			if !rt.Policy.IsZero() {
-				rr = r.With(chicache.Policy(rt.Policy))
-			}
-			for _, m := range rt.Methods() {
-				rr.Method(m, rt.Path, rt.Handler)
-			}
+func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+
+// TestWire runs the suite's real-connection tests (upgrades, trailers) on chi.
+func TestWire(t *testing.T) { conformance.RunWire(t, mount) }
+
+func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, chicache.Middleware(cache))
+	for _, rt := range routes {
+		var rr chi.Router = r
+		if !rt.Policy.IsZero() {
+			rr = r.With(chicache.Policy(rt.Policy))
 		}
-		return r
-	})
+		for _, m := range rt.Methods() {
+			rr.Method(m, rt.Path, rt.Handler)
+		}
+	}
+	return r
 }

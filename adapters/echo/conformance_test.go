@@ -41,18 +41,21 @@ func recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 
 // TestConformance runs the adapter suite on echo: a recoverer and the cache with e.Use, each
 // route as e.Add(method, path, echo.WrapHandler(h), echocache.Policy(p)).
-func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
-		e := newEcho(cache)
-		for _, rt := range routes {
-			var mw []echo.MiddlewareFunc
-			if !rt.Policy.IsZero() {
-				mw = append(mw, echocache.Policy(rt.Policy))
-			}
-			for _, m := range rt.Methods() {
-				e.Add(m, rt.Path, echo.WrapHandler(rt.Handler), mw...)
-			}
+func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+
+// TestWire runs the suite's real-connection tests (upgrades, trailers) on echo.
+func TestWire(t *testing.T) { conformance.RunWire(t, mount) }
+
+func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
+	e := newEcho(cache)
+	for _, rt := range routes {
+		var mw []echo.MiddlewareFunc
+		if !rt.Policy.IsZero() {
+			mw = append(mw, echocache.Policy(rt.Policy))
 		}
-		return e
-	})
+		for _, m := range rt.Methods() {
+			e.Add(m, rt.Path, echo.WrapHandler(rt.Handler), mw...)
+		}
+	}
+	return e
 }

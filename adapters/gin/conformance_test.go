@@ -20,20 +20,23 @@ func TestMain(m *testing.M) {
 
 // TestConformance runs the adapter suite on gin: gin's Recovery and the cache on the
 // engine, each route as r.Handle(method, path, gincache.Policy(p), gin.WrapF(h)).
-func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
-		r := gin.New()
-		r.Use(gin.RecoveryWithWriter(io.Discard), gincache.Middleware(cache))
-		for _, rt := range routes {
-			var hs []gin.HandlerFunc
-			if !rt.Policy.IsZero() {
-				hs = append(hs, gincache.Policy(rt.Policy))
-			}
-			hs = append(hs, gin.WrapF(rt.Handler))
-			for _, m := range rt.Methods() {
-				r.Handle(m, rt.Path, hs...)
-			}
+func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+
+// TestWire runs the suite's real-connection tests (upgrades, trailers) on gin.
+func TestWire(t *testing.T) { conformance.RunWire(t, mount) }
+
+func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
+	r := gin.New()
+	r.Use(gin.RecoveryWithWriter(io.Discard), gincache.Middleware(cache))
+	for _, rt := range routes {
+		var hs []gin.HandlerFunc
+		if !rt.Policy.IsZero() {
+			hs = append(hs, gincache.Policy(rt.Policy))
 		}
-		return r
-	})
+		hs = append(hs, gin.WrapF(rt.Handler))
+		for _, m := range rt.Methods() {
+			r.Handle(m, rt.Path, hs...)
+		}
+	}
+	return r
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -456,3 +458,166 @@ func TestFlags(t *testing.T) {
 }
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// wsUpstream is an origin that takes WebSocket-style upgrades on /ws (it hijacks, answers
+// 101 and echoes lines until the connection closes) and answers a plain GET of /ws with a
+// cacheable page. It counts both.
+type wsUpstream struct {
+	*httptest.Server
+	mu       sync.Mutex
+	hits     map[string]int // "upgrade" or "get" → requests
+	handlers sync.WaitGroup // upgraded connections still open
+}
+
+func (u *wsUpstream) count(kind string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.hits[kind]
+}
+
+func newWSUpstream(t *testing.T) *wsUpstream {
+	t.Helper()
+	u := &wsUpstream{hits: map[string]int{}}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := "get"
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			kind = "upgrade"
+		}
+		u.mu.Lock()
+		u.hits[kind]++
+		u.mu.Unlock()
+		if kind == "get" {
+			w.Header().Set("Cache-Control", "max-age=60")
+			_, _ = io.WriteString(w, "page")
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		u.handlers.Add(1)
+		defer u.handlers.Done()
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		if brw.Flush() != nil {
+			return
+		}
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if _, err := brw.WriteString("echo: " + line); err != nil || brw.Flush() != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+// proxyUpgrade sends an upgrade request for /ws to the proxy on a new connection and reads
+// the answer's header; the connection stays open until the test ends. It may run on a
+// goroutine of its own: it reports failures as errors.
+func proxyUpgrade(t *testing.T, px *httptest.Server) (*http.Response, time.Duration, net.Conn, *bufio.Reader, error) {
+	conn, err := net.DialTimeout("tcp", px.Listener.Addr().String(), 5*time.Second)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req, _ := http.NewRequest("GET", px.URL+"/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	start := time.Now()
+	if err := req.Write(conn); err != nil {
+		return nil, 0, nil, nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, 0, nil, nil, fmt.Errorf("upgrade answer: %w", err)
+	}
+	return resp, time.Since(start), conn, br, nil
+}
+
+func wantSwitched(t *testing.T, who string, resp *http.Response, took time.Duration, conn net.Conn, br *bufio.Reader) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("%s: status %d (Cache-Status %q), want 101", who, resp.StatusCode, resp.Header.Get("Cache-Status"))
+	}
+	if took >= time.Second {
+		t.Fatalf("%s: switched after %v, want at once (LockWait is 3s)", who, took)
+	}
+	wantStatus(t, resp, "strata; fwd=bypass; detail=upgrade")
+	if _, err := io.WriteString(conn, who+"\n"); err != nil {
+		t.Fatalf("%s: write: %v", who, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "echo: "+who+"\n" {
+		t.Fatalf("%s: echo through the proxy: %q, %v", who, line, err)
+	}
+}
+
+// TestProxyUpgrade: WebSocket upgrades go through the proxy to the upstream without the
+// cache's lookup, coalescing or lock: two at once both switch at once, and an upgrade of a
+// URL whose plain GET is stored still switches.
+func TestProxyUpgrade(t *testing.T) {
+	up := newWSUpstream(t)
+	target, _ := url.Parse(up.URL)
+	cache, err := core.New(core.Config{LockWait: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cache.Close() })
+	px := httptest.NewServer(NewProxyWithOptions(target, cache, ProxyOptions{ErrorLog: discardLog()}))
+	t.Cleanup(px.Close)
+	t.Cleanup(func() { // runs first: the clients' connections (closed before) end the upstream's handlers
+		done := make(chan struct{})
+		go func() { up.handlers.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("upstream handlers still running after their clients left")
+		}
+	})
+
+	type result struct {
+		resp *http.Response
+		took time.Duration
+		conn net.Conn
+		br   *bufio.Reader
+		err  error
+	}
+	var wg sync.WaitGroup
+	res := make([]result, 2)
+	for i := range res {
+		wg.Go(func() {
+			resp, took, conn, br, err := proxyUpgrade(t, px)
+			res[i] = result{resp, took, conn, br, err}
+		})
+	}
+	wg.Wait()
+	for i, r := range res {
+		if r.err != nil {
+			t.Fatalf("upgrade %d: %v", i+1, r.err)
+		}
+		wantSwitched(t, fmt.Sprintf("upgrade %d", i+1), r.resp, r.took, r.conn, r.br)
+	}
+
+	resp, body := send(t, "GET", px.URL+"/ws")
+	wantStatus(t, resp, "strata; fwd=uri-miss", "stored")
+	resp, body = send(t, "GET", px.URL+"/ws")
+	wantStatus(t, resp, "strata; hit")
+	if body != "page" {
+		t.Fatalf("hit: %q", body)
+	}
+	r, took, conn, br, err := proxyUpgrade(t, px)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSwitched(t, "upgrade after a hit", r, took, conn, br)
+	if n, g := up.count("upgrade"), up.count("get"); n != 3 || g != 1 {
+		t.Fatalf("upstream saw %d upgrades and %d GETs, want 3 and 1", n, g)
+	}
+}
