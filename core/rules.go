@@ -30,9 +30,9 @@ const (
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
 	ReasonCollision     Reason = "key-collision" // the store key holds another request's entry: it is left alone
-	ReasonTrailers      Reason = "trailers" // the answer has trailer fields: streamed so they reach the client
-	ReasonUpgrade       Reason = "upgrade"  // a protocol upgrade: passed through, never looked up or stored (bypass.go)
-	ReasonConnect       Reason = "connect"  // CONNECT: passed through, never looked up or stored (bypass.go)
+	ReasonTrailers      Reason = "trailers"      // the answer has trailer fields: streamed so they reach the client
+	ReasonUpgrade       Reason = "upgrade"       // a protocol upgrade: passed through, never looked up or stored (bypass.go)
+	ReasonConnect       Reason = "connect"       // CONNECT: passed through, never looked up or stored (bypass.go)
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.
