@@ -91,15 +91,6 @@ func (e *entry) ttl(now int64) time.Duration { return time.Duration(e.fresh) - e
 func (e *entry) negative() bool { return e.flags&flagNegative != 0 }
 func (e *entry) noStale() bool  { return e.flags&flagNoStale != 0 }
 
-func (e *entry) header(name string) string {
-	for i := range e.fields {
-		if e.fields[i].name == name {
-			return e.fields[i].value
-		}
-	}
-	return ""
-}
-
 // values returns the values of every line of a field.
 func (e *entry) values(name string) []string {
 	var out []string

@@ -178,7 +178,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	defer keyPool.Put(kb)
 	p := c.primary(kb[:0], r, nil)
 	k := keys{hash: c.hashKey(p), gen: c.gen.Load()}
-	bk := c.base(p[len(p):len(p)], k) // after p, in the same buffer
+	bk := c.base(p[len(p):], k) // after p, in the same buffer
 	key := unsafe.String(unsafe.SliceData(bk), len(bk))
 	pks := unsafe.String(unsafe.SliceData(p), len(p))
 	now := c.now()
