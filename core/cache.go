@@ -375,6 +375,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	// read-only.
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
+		if errors.Is(err, store.ErrUnusable) {
+			// Not an entry of this cache (another format, truncated, garbage): never served,
+			// and deleted so that it stops costing a read.
+			_ = l2.Delete(context.WithoutCancel(ctx), key)
+		}
 		if err != nil {
 			return nil, err
 		}

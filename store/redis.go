@@ -279,8 +279,8 @@ func (r *Redis) Close() error {
 	return nil
 }
 
-// Get returns the value under key, or ErrNotFound (also for a value RedisOptions.Usable
-// rejects).
+// Get returns the value under key, or ErrNotFound; a value RedisOptions.Usable rejects is
+// ErrUnusable, which matches ErrNotFound.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	r.gets.Add(1)
 	c, err := r.begin(ctx)
@@ -298,7 +298,7 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 		if r.usable != nil && !r.usable(val) {
 			r.unusable.Add(1)
 			r.misses.Add(1)
-			return nil, ErrNotFound
+			return nil, ErrUnusable
 		}
 		r.hits.Add(1)
 		return val, nil

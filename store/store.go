@@ -3,11 +3,16 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // ErrNotFound is returned by Get on a miss, including an expired entry.
 var ErrNotFound = errors.New("store: not found")
+
+// ErrUnusable is returned by Redis.Get for a value RedisOptions.Usable rejects: a miss (it
+// matches ErrNotFound) whose value the caller may want to delete.
+var ErrUnusable = fmt.Errorf("%w (unusable value)", ErrNotFound)
 
 // ErrTooLarge is returned by Set when an entry does not fit the store.
 var ErrTooLarge = errors.New("store: entry too large")
