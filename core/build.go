@@ -202,7 +202,7 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	if b.ignore != nil {
 		c.l1Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
-	if c.l2 == nil {
+	if c.shared() == nil { // without a shared L2 (or before its secret is known) the index is local
 		c.tags.add(b.tags, b.key)
 	}
 	if c.cfg.Observer != nil {
