@@ -71,7 +71,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		return
 	}
 	if d := c.classify(r); d != "" {
-		c.bypass(w, r, next, route, d)
+		c.serveBypass(w, r, next, route, Reason(d)) // an unkeyed input (classify.go)
 		return
 	}
 	served, pk, hash := c.serveFast(w, r, route)
@@ -125,37 +125,6 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		return
 	}
 	c.lookup(x, baseKey)
-}
-
-// bypass passes a request the cache must not handle (see classify) straight to the handler,
-// saying why in Cache-Status; nothing is looked up or stored.
-func (c *Cache) bypass(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string, detail string) {
-	start := c.now()
-	status := c.passThrough(w, r, next, c.cfg.Name+"; fwd=bypass; detail="+detail, nil)
-	if c.cfg.Observer != nil {
-		ev := Event{Result: ResultBypass, Reason: detail, Status: status, Duration: c.now().Sub(start)}
-		if route != nil {
-			ev.Route = route(r)
-		}
-		c.cfg.Observer.Request(ev)
-	}
-}
-
-// passThrough runs next with w, adding a Cache-Status member after any the handler set (RFC
-// 9211 §2: members run from the origin side to the client side) and calling onStatus before
-// the status goes out. It returns the status sent.
-func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, next http.Handler, member string, onStatus func(int, http.Header)) int {
-	sw := &statusWriter{ResponseWriter: w, onStatus: func(code int, h http.Header) {
-		h.Add("Cache-Status", member)
-		if onStatus != nil {
-			onStatus(code, h)
-		}
-	}}
-	next.ServeHTTP(sw, r)
-	if sw.status == 0 {
-		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
-	}
-	return sw.status
 }
 
 // keyPool holds scratch buffers for the key of a fast-path lookup: the store may not retain
