@@ -41,33 +41,55 @@ type keyParts struct {
 }
 
 // primary builds the primary key of r into dst. ignore lists route-level ignored parameters.
+// It is on the hit path: it writes the segments straight from the request.
 func (c *Cache) primary(dst []byte, r *http.Request, ignore []string) []byte {
-	return c.primaryOf(dst, c.partsOf(r), ignore)
+	path, query := receivedTarget(r)
+	dst = append(dst, 'G')
+	if r.TLS != nil {
+		dst = append(dst, "5:https"...)
+	} else if c.trustProto {
+		dst = appendSegLower(dst, c.scheme(r))
+	} else {
+		dst = append(dst, "4:http"...)
+	}
+	dst = appendSegLower(dst, c.keyHost(r))
+	dst = appendSegPath(dst, path)
+	return c.appendQuery(dst, query, ignore)
 }
 
-// partsOf reads the key inputs of a request. The request was classified first (classify), so
-// a forwarded host or proto it uses here is trusted and valid.
-func (c *Cache) partsOf(r *http.Request) keyParts {
-	p := keyParts{scheme: "http"}
+// scheme is the scheme of a request: https for TLS, else a trusted X-Forwarded-Proto, else
+// http. (classify let only "http" or "https" through as the forwarded value.)
+func (c *Cache) scheme(r *http.Request) string {
 	if r.TLS != nil {
-		p.scheme = "https"
-	} else if c.trustProto {
+		return "https"
+	}
+	if c.trustProto {
 		if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
-			p.scheme = strings.ToLower(v)
+			return strings.ToLower(v)
 		}
 	}
-	p.host = c.cfg.Host
-	if p.host == "" {
-		p.host = r.Host
-		if p.host == "" {
-			p.host = r.URL.Host
-		}
+	return "http"
+}
+
+// keyHost is the host of the key: Config.Host, else a trusted X-Forwarded-Host, else Host.
+func (c *Cache) keyHost(r *http.Request) string {
+	if c.cfg.Host != "" {
+		return c.cfg.Host
 	}
-	if c.cfg.TrustForwardedHost && c.cfg.Host == "" {
+	if c.cfg.TrustForwardedHost {
 		if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
-			p.host = fh
+			return fh
 		}
 	}
+	if r.Host != "" {
+		return r.Host
+	}
+	return r.URL.Host
+}
+
+// partsOf reads the key inputs of a request, for invalidations built from them.
+func (c *Cache) partsOf(r *http.Request) keyParts {
+	p := keyParts{scheme: c.scheme(r), host: c.keyHost(r)}
 	p.path, p.query = receivedTarget(r)
 	return p
 }
@@ -105,15 +127,24 @@ func (c *Cache) primaryOf(dst []byte, p keyParts, ignore []string) []byte {
 
 // appendSeg appends "<len>:<s>".
 func appendSeg(dst []byte, s string) []byte {
-	dst = strconv.AppendInt(dst, int64(len(s)), 10)
-	dst = append(dst, ':')
+	dst = appendLen(dst, len(s))
 	return append(dst, s...)
 }
 
 func appendSegLower(dst []byte, s string) []byte {
-	dst = strconv.AppendInt(dst, int64(len(s)), 10)
-	dst = append(dst, ':')
+	dst = appendLen(dst, len(s))
 	return appendLower(dst, s)
+}
+
+// appendLen appends n and ':' (one or two digits without strconv: the common case).
+func appendLen(dst []byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(dst, byte('0'+n), ':')
+	case n < 100:
+		return append(dst, byte('0'+n/10), byte('0'+n%10), ':')
+	}
+	return append(strconv.AppendInt(dst, int64(n), 10), ':')
 }
 
 // appendSegPath appends a path segment with percent-encoding normalised (RFC 3986 §6.2.2):
@@ -139,8 +170,7 @@ func appendSegPath(dst []byte, path string) []byte {
 		}
 		b = append(b, ch)
 	}
-	dst = strconv.AppendInt(dst, int64(len(b)), 10)
-	dst = append(dst, ':')
+	dst = appendLen(dst, len(b))
 	return append(dst, b...)
 }
 
@@ -175,24 +205,31 @@ func unreserved(c byte) bool {
 // repeated name kept (handlers read the first value: ?a=1&a=2 and ?a=2&a=1 differ, while
 // ?a=1&b=2 and ?b=2&a=1 share one entry), ignored parameters dropped, empty ones skipped.
 func (c *Cache) appendQuery(dst []byte, q string, ignore []string) []byte {
-	var stack [16]string
-	parts := stack[:0]
+	if q == "" {
+		return append(dst, "Q0:"...)
+	}
+	var stack, nstack [16]string
+	parts, names := stack[:0], nstack[:0]
 	for q != "" {
 		var p string
 		p, q, _ = strings.Cut(q, "&")
 		if p == "" {
 			continue
 		}
-		if c.ignored(paramName(p), ignore) {
+		name := paramName(p)
+		if c.ignored(name, ignore) {
 			continue
 		}
-		parts = append(parts, p)
+		// Insertion by name, after the equal names already there: a stable sort, cheap for
+		// the handful of parameters a URL has.
+		i := len(parts)
+		parts, names = append(parts, p), append(names, name)
+		for ; i > 0 && names[i-1] > name; i-- {
+			parts[i], names[i] = parts[i-1], names[i-1]
+		}
+		parts[i], names[i] = p, name
 	}
-	dst = strconv.AppendInt(append(dst, 'Q'), int64(len(parts)), 10)
-	if len(parts) == 0 {
-		return dst
-	}
-	slices.SortStableFunc(parts, func(a, b string) int { return strings.Compare(paramName(a), paramName(b)) })
+	dst = appendLen(append(dst, 'Q'), len(parts))
 	for _, p := range parts {
 		dst = appendSeg(dst, p)
 	}
@@ -211,7 +248,8 @@ func paramName(p string) string {
 }
 
 func (c *Cache) ignored(name string, route []string) bool {
-	return slices.Contains(c.cfg.IgnoreQuery, name) || slices.Contains(route, name)
+	return (len(c.cfg.IgnoreQuery) > 0 && slices.Contains(c.cfg.IgnoreQuery, name)) ||
+		(len(route) > 0 && slices.Contains(route, name))
 }
 
 // withoutIgnored returns r as the handler must see it: ignored query parameters are left out
@@ -318,7 +356,7 @@ func appendHex(dst []byte, v uint64) []byte {
 // even a collision only costs a miss.
 func (c *Cache) hashKey(b []byte) uint64 {
 	if c.hash != nil {
-		return c.hash(b)
+		return c.hash(slices.Clone(b)) // a copy: b would escape through the func value
 	}
 	return xxh3.HashSeed(b, c.seed.Load())
 }
