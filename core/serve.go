@@ -730,7 +730,7 @@ func (c *Cache) stripTags(h http.Header) {
 }
 
 // writeBuffered sends a response that was not stored: the handler's fields over the outer
-// middleware's, an ETag and a 304 when configured (ETagUncached), and Cache-Status.
+// middleware's, an ETag and a 304 (see etagUncached), and Cache-Status.
 func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 	if x.w == nil {
 		return
@@ -744,7 +744,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 	body := rec.buf
 	if status == http.StatusOK && (x.r.Method == http.MethodGet || x.r.Method == http.MethodHead) {
 		et := h.Get("Etag")
-		if et == "" && c.cfg.ETagUncached && len(h["Content-Encoding"]) == 0 {
+		if et == "" && c.etagUncached(h) {
 			et = etag.Strong(body)
 			h.Set("Etag", et)
 		}
