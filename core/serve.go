@@ -335,6 +335,7 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	h := w.Header()
 	// One backing array for every value, plus Age, Cache-Status and Content-Length.
 	vals := make([]string, len(fields)+3)
+	var upstream []field // the stored answer's own Cache-Status members
 	i := 0
 	for i < len(fields) {
 		j := i + 1
@@ -342,6 +343,10 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			j++
 		}
 		name := fields[i].name
+		if name == "Cache-Status" {
+			upstream, i = fields[i:j], j
+			continue
+		}
 		if status == http.StatusOK || status == e.status || keepOn304(name, e.etag != "") {
 			if status != e.status && status != http.StatusNotModified {
 				i = j
@@ -361,7 +366,7 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	vals[n] = itoa(int(e.age(now) / time.Second)) // §5.1
 	h["Age"] = vals[n : n+1 : n+1]
 	vals[n+1] = c.renderStatus(cs)
-	h["Cache-Status"] = vals[n+1 : n+2 : n+2]
+	h["Cache-Status"] = statusLines(upstream, vals[n+1:n+2:n+2])
 	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
 	if bodyOK {
 		if e.clen != "" {
@@ -579,7 +584,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 			x.policy().Apply(h)
 		}
 		c.stripTags(h)
-		h.Set("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
+		h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
 	}
 
 	r2 := fillRequest(x.r, ctx, x.stale)
@@ -756,7 +761,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 			switch etag.Evaluate(x.r.Method, x.r.Header, et, lm) {
 			case etag.Unmodified:
 				for k := range h {
-					if !keepOn304(k, et != "") && k != "Set-Cookie" {
+					if !keepOn304(k, et != "") && k != "Set-Cookie" && k != "Cache-Status" {
 						delete(h, k)
 					}
 				}
