@@ -402,6 +402,19 @@ func TestPurgeHandler(t *testing.T) {
 		t.Fatalf("url purge: %q", body(w))
 	}
 	wantStatus(t, do(t, ph, "GET", "/admin/purge?all=1", "Authorization: Bearer s3cret"), 405)
+
+	// Purge-all says what it did: everything, uncounted (no key is scanned).
+	do(t, h, "GET", "/products/1")
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; hit; ttl=60")
+	w = do(t, ph, "POST", "/admin/purge?all=0", "Authorization: Bearer s3cret")
+	wantStatus(t, w, 400)
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; hit; ttl=60")
+	w = do(t, ph, "POST", "/admin/purge?all=1", "Authorization: Bearer s3cret")
+	wantStatus(t, w, 200)
+	if got := body(w); got != `{"purged":"all"}`+"\n" {
+		t.Fatalf("purge all: %q", got)
+	}
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; fwd=uri-miss; ttl=60; stored")
 }
 
 // TestLeaderCancelledHandsOver: the leader's client leaves mid-fill; the waiters do not fail,
