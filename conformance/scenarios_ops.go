@@ -450,7 +450,7 @@ func errorScenarios() []Scenario {
 	}
 }
 
-// keyScenarios: what selects an entry (DESIGN "request path" step 2).
+// keyScenarios: what selects an entry (docs/ARCHITECTURE.md, "Keys").
 func keyScenarios() []Scenario {
 	a := func() Route { return get("/a", versioned("Cache-Control: max-age=60")) }
 	return []Scenario{

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 )
 
-// The stored entry is a compact, versioned binary record (DESIGN: "Stored entry").
+// The stored entry is a compact, versioned binary record.
 // Layout (all integers little endian, strings as uvarint length + bytes):
 //
 //	kind      byte   kindEntry or kindVary

@@ -13,7 +13,7 @@ import (
 // keyBuf is the scratch space of one key computation; it lives on the stack of the caller.
 type keyBuf [256]byte
 
-// primary builds the readable primary key (DESIGN step 2) into dst:
+// primary builds the readable primary key (docs/ARCHITECTURE.md, "Keys") into dst:
 // method class, host, escaped path and the normalised query. Only the request Host is used,
 // forwarded-host headers are not trusted unless Config.TrustForwardedHost.
 func (c *Cache) primary(dst []byte, r *http.Request, ignore []string) []byte {

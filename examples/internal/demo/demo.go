@@ -1,6 +1,7 @@
-// Package demo is the demo API that every example serves (DESIGN "Demo API"): the product
-// catalogue, the fail switch and the origin counters, written once and framework-neutral.
-// Each handler returns a Reply; each example writes it with its framework's own calls.
+// Package demo is the demo API that every example serves (README.md, "The demo API"): the
+// product catalogue, the fail switch and the origin counters, written once and
+// framework-neutral. Each handler returns a Reply; each example writes it with its
+// framework's own calls.
 package demo
 
 import (
