@@ -14,6 +14,7 @@ import (
 type reqState struct {
 	policy    headers.Policy
 	hasPolicy bool
+	pattern   string // the ServeMux pattern PolicyMiddleware saw (see muxRoute)
 }
 
 type ctxKey struct{}
@@ -55,7 +56,7 @@ func PolicyMiddleware(p headers.Policy) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if s := stateFrom(r.Context()); s != nil {
-				s.policy, s.hasPolicy = p, true
+				s.policy, s.hasPolicy, s.pattern = p, true, r.Pattern
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -22,7 +22,8 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 type HandlerOptions struct {
 	// Route names the route pattern of a request after the handler ran (chi's RoutePattern,
 	// gin's FullPath, echo's Path). It labels metrics and is stored in entries, so hits are
-	// labelled too. Default: no label.
+	// labelled too. Default: the pattern of the net/http ServeMux route that handled the
+	// request, without its method ("GET /products/{id}" → "/products/{id}"); see muxRoute.
 	Route func(*http.Request) string
 }
 
@@ -39,6 +40,7 @@ type exchange struct {
 	start   time.Time
 	st      *reqState // per-route policy state, created for a fill when absent
 	routeFn func(*http.Request) string
+	handled *http.Request // the request the handler ran with, once it returned
 
 	k       keys
 	base    string      // base key ("<ns>:{h}:gen:v")
@@ -591,6 +593,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	x.st = stateFrom(r2.Context())
 	originStart := c.now()
 	panicked, pv := c.runHandler(x.next, rec, r2)
+	x.handled = r2
 	now := c.now()
 	origin := now.Sub(originStart)
 
@@ -698,7 +701,7 @@ func (x *exchange) route() string {
 	if x.routeFn != nil {
 		return x.routeFn(x.r)
 	}
-	return ""
+	return muxRoute(x.handled, x.st)
 }
 
 // runHandler calls the handler, catching a panic so the cache can clean up; the caller
