@@ -51,4 +51,12 @@
 //
 // [Scenarios] returns the list; it builds fresh handlers on every call, so a run never
 // sees another run's state.
+//
+// # The outer-logger row
+//
+// [RunOuterLogger] checks what middleware in front of the cache sees: the adapter mounts a
+// request logger first, then the cache, then routes that fail in the framework's own idiom
+// (echo returns the error, gin attaches it with c.Error, net/http answers the status), once
+// without the cache and once with it ([LogMount]). The logged status and error, and what
+// the client got, must be the same both ways; a hit runs no handler, so it logs no error.
 package conformance
