@@ -74,7 +74,7 @@ func New(cfg Config) (*Cache, error) {
 		c.ownsRedis = true
 	}
 	if err != nil {
-		c.closeL1()
+		_ = c.closeL1()
 		return nil, fmt.Errorf("core: L2: %w", err)
 	}
 	if c.l2 != nil {

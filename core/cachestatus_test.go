@@ -37,7 +37,7 @@ func TestUpstreamCacheStatusKept(t *testing.T) {
 			}
 			if r.URL.Path == "/stream" {
 				_, _ = io.WriteString(w, "a")
-				http.NewResponseController(w).Flush()
+				_ = http.NewResponseController(w).Flush()
 			}
 			_, _ = io.WriteString(w, "body")
 		})

@@ -193,7 +193,7 @@ func TestSWRAndSIE(t *testing.T) {
 			return
 		}
 		w.Header().Set("Cache-Control", "public, s-maxage=1, stale-while-revalidate=30, stale-if-error=60")
-		fmt.Fprintf(w, "v%d", n.Add(1))
+		_, _ = fmt.Fprintf(w, "v%d", n.Add(1))
 	})
 	h := c.Middleware(o)
 	if b := body(do(t, h, "GET", "/clock")); b != "v1" {
@@ -304,7 +304,7 @@ func TestXFetchEarlyRefresh(t *testing.T) {
 	o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
 		clk.Advance(time.Second) // the origin takes 1s (recorded as the recompute time)
 		w.Header().Set("Cache-Control", "max-age=60")
-		fmt.Fprintf(w, "v%d", n.Add(1))
+		_, _ = fmt.Fprintf(w, "v%d", n.Add(1))
 	})
 	h := c.Middleware(o)
 	do(t, h, "GET", "/x")

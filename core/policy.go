@@ -76,7 +76,7 @@ type policyWriter struct {
 func (pw *policyWriter) apply() {
 	if !pw.done {
 		pw.done = true
-		pw.p.Apply(pw.ResponseWriter.Header())
+		pw.p.Apply(pw.Header())
 	}
 }
 

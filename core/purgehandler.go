@@ -45,7 +45,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		var n any = 0
+		var n any // a count, or "all"
 		var err error
 		switch {
 		case q.Has("all"):

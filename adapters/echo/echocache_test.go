@@ -298,7 +298,7 @@ func TestFlushStreamsUnstored(t *testing.T) {
 	}
 	close(release)
 	rest, _ := io.ReadAll(br)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if got := strings.Count(string(rest), "data: tick"); got != 2 {
 		t.Fatalf("rest %q", rest)
 	}
@@ -426,7 +426,7 @@ func TestHijack(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\nhi")
 		return brw.Flush()
 	})
@@ -438,7 +438,7 @@ func TestHijack(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if string(b) != "hi" || resp.Header.Get("Cache-Status") != "" {
 			t.Fatalf("hijacked answer %d: %q, Cache-Status %q", i, b, resp.Header.Get("Cache-Status"))
 		}

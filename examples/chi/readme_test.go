@@ -21,7 +21,7 @@ func readmeBlock(t *testing.T, marker string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var lines []string
 	found, in := false, false
 	sc := bufio.NewScanner(f)
@@ -67,7 +67,7 @@ func TestREADMEMetricsSample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}

@@ -83,13 +83,13 @@ func newUpstream(t *testing.T) *upstream {
 			h.Set("Cache-Control", "public, max-age=60")
 			for range 8 {
 				_, _ = io.WriteString(w, strings.Repeat("x", 1024))
-				http.NewResponseController(w).Flush()
+				_ = http.NewResponseController(w).Flush()
 			}
 		case "/events":
 			h.Set("Content-Type", "text/event-stream")
 			h.Set("Cache-Control", "max-age=60")
 			_, _ = io.WriteString(w, "data: one\n\n")
-			http.NewResponseController(w).Flush()
+			_ = http.NewResponseController(w).Flush()
 			select {
 			case <-u.events:
 			case <-r.Context().Done():
@@ -168,7 +168,7 @@ func send(t *testing.T, method, target string, hdr ...string) (*http.Response, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +384,7 @@ func TestProxyEventStreamStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	br := bufio.NewReader(resp.Body)
 	// The first event arrives while the upstream is still holding the response open.
 	line, err := br.ReadString('\n')
@@ -424,7 +424,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	px := httptest.NewServer(NewProxyWithOptions(target, cache, ProxyOptions{ErrorLog: discardLog()}))
 	defer px.Close()
 	resp, _ := send(t, "GET", px.URL+"/max-age")
@@ -443,7 +443,7 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:0", "-upstream", up.URL, "-redis", ""}, pw, io.Discard)
-		pw.Close()
+		_ = pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
 	var proxyURL, metricsURL string
