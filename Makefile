@@ -3,7 +3,8 @@
 
 .PHONY: test bench bench-load
 
-# go vet and go test -race ./... (installs redis-server where it is missing).
+# go vet, golangci-lint (when installed) and go test -race ./... (installs redis-server where
+# it is missing).
 test:
 	./scripts/test
 

@@ -59,4 +59,12 @@
 // concurrent WebSocket-style upgrades of one URL (the handler hijacks the connection) both
 // switch protocols at once, an upgrade still switches after a plain GET of the URL was
 // stored, and trailers reach the client. With Redis it runs two instances on one L2.
+//
+// # The outer-logger row
+//
+// [RunOuterLogger] checks what middleware in front of the cache sees: the adapter mounts a
+// request logger first, then the cache, then routes that fail in the framework's own idiom
+// (echo returns the error, gin attaches it with c.Error, net/http answers the status), once
+// without the cache and once with it ([LogMount]). The logged status and error, and what
+// the client got, must be the same both ways; a hit runs no handler, so it logs no error.
 package conformance

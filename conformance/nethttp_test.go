@@ -42,6 +42,25 @@ func recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// TestOuterLogger runs the outer-logger row on plain net/http: a status logger in front of
+// core's Middleware in front of a ServeMux.
+func TestOuterLogger(t *testing.T) {
+	conformance.RunOuterLogger(t, func(t *testing.T, cache *core.Cache, fs []conformance.Failure, log func(conformance.Seen)) http.Handler {
+		mux := http.NewServeMux()
+		for _, f := range fs {
+			var h http.Handler = f.Handler()
+			if !f.Policy.IsZero() {
+				h = core.PolicyMiddleware(f.Policy)(h)
+			}
+			mux.Handle("GET "+f.Path, h)
+		}
+		if cache == nil {
+			return conformance.StatusLogger(mux, log)
+		}
+		return conformance.StatusLogger(cache.Middleware(mux), log)
+	})
+}
+
 func TestScenarioCount(t *testing.T) {
 	if n := len(conformance.Scenarios()); n < 60 {
 		t.Fatalf("%d scenarios, want at least 60", n)

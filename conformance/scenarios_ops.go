@@ -260,6 +260,20 @@ func cacheStatusScenarios() []Scenario {
 			},
 		},
 		{
+			Name: "status/upstream-members-kept",
+			Routes: []Route{
+				get("/a", versioned("Cache-Control: max-age=60", "Cache-Status: upstream; hit; ttl=300")),
+				get("/p", versioned("Cache-Control: private", "Cache-Status: upstream; fwd=uri-miss")),
+			},
+			Steps: []Step{
+				{Note: "RFC 9211 §2: the upstream's member first, this cache's appended", Path: "/a",
+					Want: []Check{HeaderValues("Cache-Status", "upstream; hit; ttl=300", missStored60)}, Capture: []string{"Etag"}},
+				{Note: "replayed from the entry", Path: "/a", Want: []Check{HeaderValues("Cache-Status", "upstream; hit; ttl=300", hit60), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Path: "/a", Header: []string{"If-None-Match: {{Etag}}"}, Status: 304, Want: []Check{HeaderValues("Cache-Status", "upstream; hit; ttl=300", hit60)}, Runs: Runs{"/a": 1}},
+				{Note: "not stored", Path: "/p", Want: []Check{HeaderValues("Cache-Status", "upstream; fwd=uri-miss", "strata; fwd=uri-miss; fwd-status=200; detail=private")}},
+			},
+		},
+		{
 			Name:   "status/cache-name",
 			Config: func(c *core.Config) { c.Name = "edge" },
 			Routes: []Route{a()},
@@ -436,7 +450,7 @@ func errorScenarios() []Scenario {
 	}
 }
 
-// keyScenarios: what selects an entry (DESIGN "request path" step 2).
+// keyScenarios: what selects an entry (docs/ARCHITECTURE.md, "Keys").
 func keyScenarios() []Scenario {
 	a := func() Route { return get("/a", versioned("Cache-Control: max-age=60")) }
 	return []Scenario{

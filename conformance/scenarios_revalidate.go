@@ -86,13 +86,25 @@ func conditionalScenarios() []Scenario {
 		},
 		{
 			Name:   "cond/uncached-private-304",
-			Config: func(c *core.Config) { c.ETagUncached = true },
 			Routes: []Route{get("/a", respond(200, "for alice", "Cache-Control: private"))},
 			Steps: []Step{
 				{Path: "/a", Status: 200, Want: with(notStored("private"), HeaderPresent("Etag"), Body("for alice")), Capture: []string{"Etag"}, Runs: Runs{"/a": 1}},
-				{Note: "Config.ETagUncached", Path: "/a", Header: []string{"If-None-Match: {{Etag}}"}, Status: 304,
+				{Note: "on by default", Path: "/a", Header: []string{"If-None-Match: {{Etag}}"}, Status: 304,
 					Want: with(notStored("private"), Body(""), HeaderPresent("Etag")), Runs: Runs{"/a": 2}},
 				{Path: "/a", Header: []string{`If-None-Match: "other"`}, Status: 200, Want: []Check{Body("for alice")}, Runs: Runs{"/a": 3}},
+			},
+		},
+		{
+			Name:   "cond/uncached-private-policy-304",
+			Routes: []Route{{Path: "/me", Policy: headers.Private(), Handler: respond(200, `{"user":"alice"}`, "Content-Type: application/json")}},
+			Steps: []Step{
+				{Path: "/me", Header: []string{"Authorization: Bearer alice"}, Status: 200,
+					Want: with(notStored("private"), Header("Cache-Control", "private"), HeaderPresent("Etag"), Body(`{"user":"alice"}`)), Capture: []string{"Etag"}, Runs: Runs{"/me": 1}},
+				{Note: "the default Config answers a matching If-None-Match with 304", Path: "/me", Header: []string{"Authorization: Bearer alice", "If-None-Match: {{Etag}}"}, Status: 304,
+					Want: with(notStored("private"), Body(""), HeaderPresent("Etag"), Header("Cache-Control", "private"), HeaderAbsent("Content-Type")), Runs: Runs{"/me": 2}},
+				{Note: "HEAD too", Method: "HEAD", Path: "/me", Header: []string{"Authorization: Bearer alice", "If-None-Match: {{Etag}}"}, Status: 304, Runs: Runs{"/me": 3}},
+				{Note: "weak comparison (RFC 9110 §13.1.2)", Path: "/me", Header: []string{"Authorization: Bearer alice", "If-None-Match: W/{{Etag}}"}, Status: 304, Runs: Runs{"/me": 4}},
+				{Note: "another body, another tag", Path: "/me", Header: []string{"Authorization: Bearer alice", `If-None-Match: "stale"`}, Status: 200, Want: []Check{Body(`{"user":"alice"}`)}, Runs: Runs{"/me": 5}},
 			},
 		},
 		{
@@ -104,10 +116,27 @@ func conditionalScenarios() []Scenario {
 			},
 		},
 		{
-			Name:   "cond/uncached-no-etag-by-default",
+			Name:   "cond/uncached-etag-disabled",
+			Config: func(c *core.Config) { c.DisableETagUncached = true },
 			Routes: []Route{get("/a", respond(200, "for alice", "Cache-Control: private"))},
 			Steps: []Step{
 				{Path: "/a", Status: 200, Want: with(notStored("private"), HeaderAbsent("Etag")), Runs: Runs{"/a": 1}},
+				{Path: "/a", Header: []string{`If-None-Match: "anything"`}, Status: 200, Want: with(notStored("private"), HeaderAbsent("Etag"), Body("for alice")), Runs: Runs{"/a": 2}},
+			},
+		},
+		{
+			Name: "cond/uncached-no-etag-exceptions",
+			Routes: []Route{
+				get("/no-store", respond(200, "never kept", "Cache-Control: no-store")),
+				get("/gzip", respond(200, "pretend-gzip", "Cache-Control: private", "Content-Encoding: gzip")),
+				get("/404", respond(404, "nope", "Cache-Control: private")),
+				get("/stream", streaming(200, []string{"a", "b"}, "Cache-Control: private")),
+			},
+			Steps: []Step{
+				{Note: "no-store: nothing to revalidate", Path: "/no-store", Status: 200, Want: with(notStored("no-store"), HeaderAbsent("Etag"))},
+				{Note: "an encoding a middleware in front may change", Path: "/gzip", Status: 200, Want: with(notStored("private"), HeaderAbsent("Etag"))},
+				{Note: "only 200s", Path: "/404", Status: 404, Want: with(notStored("private"), HeaderAbsent("Etag"))},
+				{Note: "streamed: sent before the body is known", Path: "/stream", Status: 200, Want: with(notStored("streamed"), HeaderAbsent("Etag"), Body("ab"))},
 			},
 		},
 		{

@@ -125,7 +125,7 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 		c.ownsRedis = true
 	}
 	if err != nil {
-		c.closeL1()
+		_ = c.closeL1()
 		return nil, fmt.Errorf("core: L2: %w", err)
 	}
 	c.initSecret()

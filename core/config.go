@@ -106,8 +106,15 @@ type Config struct {
 	// AutoETag adds a strong ETag to stored responses that have none, so clients can
 	// revalidate with If-None-Match. Default true; set DisableAutoETag to turn it off.
 	DisableAutoETag bool
-	// ETagUncached also adds an ETag, and answers 304 to a matching conditional request, for
-	// GET responses the cache does not store (private pages). Default false.
+	// DisableETagUncached turns off ETags on answers the cache does not store. By default a
+	// 200 answer to GET or HEAD that is not stored (a private page, say) gets a strong ETag
+	// computed from its body when the handler set none, and a request whose If-None-Match
+	// matches it gets a 304 (the handler still runs; the body is not sent). Exceptions:
+	// streamed answers and answers over MaxBodyBytes, answers with a Content-Encoding, and
+	// answers with Cache-Control: no-store. Default false (ETags on).
+	DisableETagUncached bool
+	// Deprecated: ETags on answers the cache does not store are on by default; see
+	// DisableETagUncached. This field has no effect.
 	ETagUncached bool
 
 	// LockWait bounds how long a request waits for another request (in this process or, with

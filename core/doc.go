@@ -17,8 +17,10 @@
 // GET and HEAD are looked up (HEAD is served from the GET entry); other methods pass through,
 // and a 2xx/3xx answer to an unsafe one invalidates the target URI (RFC 9111 §4.4). The key
 // is the host, path and sorted query; a stored Vary record selects the variant by the request
-// fields it names (§4.1). A fresh entry is served with Age and Cache-Status (RFC 9211), and a
-// matching conditional request gets a 304 from the cache (RFC 9110 §13.2.2). A stale entry is
+// fields it names (§4.1). A fresh entry is served with Age and Cache-Status (RFC 9211; an
+// upstream's members first, this cache's last), and a matching conditional request gets a 304
+// from the cache (RFC 9110 §13.2.2); so does one for a 200 the cache does not store, which gets
+// an ETag of its body unless Config.DisableETagUncached. A stale entry is
 // served at once within stale-while-revalidate and refreshed after the answer (RFC 5861 §3),
 // or revalidated with the stored validators (§4.3); a failing origin within stale-if-error
 // gets the stale entry served (RFC 5861 §4).

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 )
 
-// The stored entry is a compact, versioned binary record (DESIGN: "Stored entry").
+// The stored entry is a compact, versioned binary record.
 // Layout (all integers little endian, strings as uvarint length + bytes):
 //
 //	kind      byte   kindEntry or kindVary
@@ -314,8 +314,8 @@ func (v *varyRecord) has(h uint64) bool {
 }
 
 // hopByHop lists the fields that are never stored (RFC 9110 §7.6.1), plus fields the cache
-// computes itself on every answer (Age, §5.1; Cache-Status, RFC 9211) and the tag headers
-// that are kept in the entry instead.
+// computes itself on every answer (Age, §5.1; Content-Length) and the tag headers that are
+// kept in the entry instead. An upstream's Cache-Status is stored: see statusLines.
 var hopByHop = map[string]bool{
 	"Connection":          true,
 	"Keep-Alive":          true,
@@ -327,7 +327,6 @@ var hopByHop = map[string]bool{
 	"Transfer-Encoding":   true,
 	"Upgrade":             true,
 	"Age":                 true,
-	"Cache-Status":        true,
 	"Content-Length":      true,
 	"Surrogate-Key":       true,
 	"Cache-Tag":           true,

@@ -17,7 +17,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	fmt.Println("ready")
 	// Output: ready
 }
@@ -25,12 +25,12 @@ func ExampleNew() {
 func ExampleCache_Middleware() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache, _ := core.New(core.Config{Clock: func() time.Time { return now }})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	runs := 0
 	h := cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		runs++
 		w.Header().Set("Cache-Control", "public, max-age=60")
-		io.WriteString(w, "hello")
+		_, _ = io.WriteString(w, "hello")
 	}))
 	for i := 0; i < 2; i++ {
 		w := httptest.NewRecorder()
@@ -46,10 +46,10 @@ func ExampleCache_Middleware() {
 
 func ExamplePolicyMiddleware() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	route := core.PolicyMiddleware(headers.Public(10 * time.Second).SMaxAge(time.Minute))
 	h := cache.Middleware(route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"id":1}`)
+		_, _ = io.WriteString(w, `{"id":1}`)
 	})))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/products/1", nil))
@@ -59,11 +59,11 @@ func ExamplePolicyMiddleware() {
 
 func ExampleCache_PurgeTags() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	h := cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Surrogate-Key", "product:1 category:books")
-		io.WriteString(w, "p1")
+		_, _ = io.WriteString(w, "p1")
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/products/1", nil))
 	n, err := cache.PurgeTags(context.Background(), "product:1")
@@ -73,7 +73,7 @@ func ExampleCache_PurgeTags() {
 
 func ExampleCache_PurgeHandler() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	admin := cache.PurgeHandler("s3cret")
 	r := httptest.NewRequest("POST", "/admin/purge?tag=product:1", nil)
 	r.Header.Set("Authorization", "Bearer s3cret")

@@ -15,7 +15,7 @@ func ExampleCache_Warm() {
 	if err != nil {
 		panic(err)
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /products/{id}", func(w http.ResponseWriter, r *http.Request) {

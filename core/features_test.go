@@ -199,7 +199,7 @@ func TestSWRAndSIE(t *testing.T) {
 			return
 		}
 		w.Header().Set("Cache-Control", "public, s-maxage=1, stale-while-revalidate=30, stale-if-error=60")
-		fmt.Fprintf(w, "v%d", n.Add(1))
+		_, _ = fmt.Fprintf(w, "v%d", n.Add(1))
 	})
 	h := c.Middleware(o)
 	if b := body(do(t, h, "GET", "/clock")); b != "v1" {
@@ -310,7 +310,7 @@ func TestXFetchEarlyRefresh(t *testing.T) {
 	o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
 		clk.Advance(time.Second) // the origin takes 1s (recorded as the recompute time)
 		w.Header().Set("Cache-Control", "max-age=60")
-		fmt.Fprintf(w, "v%d", n.Add(1))
+		_, _ = fmt.Fprintf(w, "v%d", n.Add(1))
 	})
 	h := c.Middleware(o)
 	do(t, h, "GET", "/x")
@@ -408,6 +408,19 @@ func TestPurgeHandler(t *testing.T) {
 		t.Fatalf("url purge: %q", body(w))
 	}
 	wantStatus(t, do(t, ph, "GET", "/admin/purge?all=1", "Authorization: Bearer s3cret"), 405)
+
+	// Purge-all says what it did: everything, uncounted (no key is scanned).
+	do(t, h, "GET", "/products/1")
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; hit; ttl=60")
+	w = do(t, ph, "POST", "/admin/purge?all=0", "Authorization: Bearer s3cret")
+	wantStatus(t, w, 400)
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; hit; ttl=60")
+	w = do(t, ph, "POST", "/admin/purge?all=1", "Authorization: Bearer s3cret")
+	wantStatus(t, w, 200)
+	if got := body(w); got != `{"purged":"all"}`+"\n" {
+		t.Fatalf("purge all: %q", got)
+	}
+	wantCacheStatus(t, do(t, h, "GET", "/products/1"), "strata; fwd=uri-miss; ttl=60; stored")
 }
 
 // TestLeaderCancelledHandsOver: the leader's client leaves mid-fill; the waiters do not fail,

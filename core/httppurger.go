@@ -81,7 +81,7 @@ func (p *HTTPPurger) send(ctx context.Context, method, target, host string, h ht
 		return fmt.Errorf("core: purge %s %s: %w", method, target, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("core: purge %s %s: status %d", method, target, resp.StatusCode)
 	}

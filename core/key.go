@@ -13,7 +13,7 @@ import (
 // keyBuf is the scratch space of one key computation; it lives on the stack of the caller.
 type keyBuf [512]byte
 
-// The primary key (DESIGN step 2) is the readable identity of a stored response. It is an
+// The primary key (docs/ARCHITECTURE.md, "Keys") is the readable identity of a stored response. It is an
 // injective encoding: every segment is length-prefixed ("<len>:<bytes>"), so no choice of
 // host, path or query can make two different requests produce one key. It is stored in every
 // entry and compared on every read, so even a colliding store key (a hash) can never serve

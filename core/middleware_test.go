@@ -290,7 +290,7 @@ func TestHijackPassesThrough(t *testing.T) {
 			t.Errorf("hijack: %v", err)
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\nhi")
 		_ = brw.Flush()
 	})))
@@ -301,7 +301,7 @@ func TestHijackPassesThrough(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if string(b) != "hi" || resp.Header.Get("Cache-Status") != "" {
 			t.Fatalf("hijacked answer: %q %q", b, resp.Header.Get("Cache-Status"))
 		}

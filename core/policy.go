@@ -15,6 +15,7 @@ import (
 type reqState struct {
 	policy    headers.Policy
 	hasPolicy bool
+	pattern   string // the ServeMux pattern PolicyMiddleware saw (see muxRoute)
 }
 
 type ctxKey struct{}
@@ -57,7 +58,7 @@ func PolicyMiddleware(p headers.Policy) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r = StripIgnoredQuery(r, p)
 			if s := stateFrom(r.Context()); s != nil {
-				s.policy, s.hasPolicy = p, true
+				s.policy, s.hasPolicy, s.pattern = p, true, r.Pattern
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -89,7 +90,7 @@ type policyWriter struct {
 func (pw *policyWriter) apply() {
 	if !pw.done {
 		pw.done = true
-		pw.p.Apply(pw.ResponseWriter.Header())
+		pw.p.Apply(pw.Header())
 	}
 }
 

@@ -35,6 +35,8 @@ func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Ha
 		ev := Event{Result: ResultBypass, Reason: string(ReasonMethod), Status: sw.status, Duration: c.now().Sub(start)}
 		if route != nil {
 			ev.Route = route(r)
+		} else {
+			ev.Route = muxRoute(r, nil)
 		}
 		c.cfg.Observer.Request(ev)
 	}

@@ -16,7 +16,10 @@ import (
 //
 // It needs "Authorization: Bearer <token>" (compared in constant time): 401 without one, 403
 // with a wrong one. An empty token disables the endpoint (every request gets 403). It answers
-// 200 with {"purged": n} and never caches its answers.
+// 200 with {"purged": n}, n being the entries a URL or tag purge removed, and a purge of
+// everything with {"purged": "all"}: it moves to a new generation without counting what
+// became unreachable. An "error" member says a tier or the Purger failed after the local
+// purge. Its answers are never cached.
 func (c *Cache) PurgeHandler(token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -42,11 +45,16 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		n := 0
+		var n any // a count, or "all"
 		var err error
 		switch {
-		case q.Get("all") != "":
+		case q.Has("all"):
+			if v := q.Get("all"); v != "1" && v != "true" {
+				writeJSON(http.StatusBadRequest, map[string]string{"error": "all=1 purges everything"})
+				return
+			}
 			err = c.PurgeAll(r.Context())
+			n = "all"
 		case len(q["tag"]) > 0:
 			n, err = c.PurgeTags(r.Context(), q["tag"]...)
 		case q.Get("url") != "":

@@ -286,7 +286,7 @@ func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 && code >= 200 {
 		s.status = code
 		if s.onStatus != nil {
-			s.onStatus(code, s.ResponseWriter.Header())
+			s.onStatus(code, s.Header())
 		}
 	}
 	s.ResponseWriter.WriteHeader(code)

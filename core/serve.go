@@ -22,7 +22,8 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 type HandlerOptions struct {
 	// Route names the route pattern of a request after the handler ran (chi's RoutePattern,
 	// gin's FullPath, echo's Path). It labels metrics and is stored in entries, so hits are
-	// labelled too. Default: no label.
+	// labelled too. Default: the pattern of the net/http ServeMux route that handled the
+	// request, without its method ("GET /products/{id}" → "/products/{id}"); see muxRoute.
 	Route func(*http.Request) string
 }
 
@@ -39,6 +40,7 @@ type exchange struct {
 	start   time.Time
 	st      *reqState // per-route policy state, created for a fill when absent
 	routeFn func(*http.Request) string
+	handled *http.Request // the request the handler ran with, once it returned
 
 	k       keys
 	pk      string      // primary key, verified against every entry read
@@ -394,6 +396,7 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	h := w.Header()
 	// One backing array for every value, plus Age, Cache-Status and Content-Length.
 	vals := make([]string, len(fields)+3)
+	var upstream []field // the stored answer's own Cache-Status members
 	i := 0
 	for i < len(fields) {
 		j := i + 1
@@ -401,6 +404,10 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			j++
 		}
 		name := fields[i].name
+		if name == "Cache-Status" {
+			upstream, i = fields[i:j], j
+			continue
+		}
 		if status == http.StatusOK || status == e.status || keepOn304(name, e.etag != "") {
 			if status != e.status && status != http.StatusNotModified {
 				i = j
@@ -420,7 +427,7 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	vals[n] = itoa(int(e.age(now) / time.Second)) // §5.1
 	h["Age"] = vals[n : n+1 : n+1]
 	vals[n+1] = c.renderStatus(cs)
-	h["Cache-Status"] = vals[n+1 : n+2 : n+2]
+	h["Cache-Status"] = statusLines(upstream, vals[n+1:n+2:n+2])
 	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
 	if bodyOK {
 		if e.clen != "" {
@@ -645,7 +652,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 			x.policy().Apply(h)
 		}
 		c.stripTags(h)
-		h.Set("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
+		h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
 	}
 
 	r2 := fillRequest(x.r, ctx, x.stale)
@@ -653,6 +660,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	originStart := c.now()
 	panicked, pv := c.runHandler(x.next, rec, r2)
 	rec.handlerReturned(panicked) // late writes fail from here on; trailers go out (trailers.go)
+	x.handled = r2
 	now := c.now()
 	origin := now.Sub(originStart)
 
@@ -760,7 +768,7 @@ func (x *exchange) route() string {
 	if x.routeFn != nil {
 		return x.routeFn(x.r)
 	}
-	return ""
+	return muxRoute(x.handled, x.st)
 }
 
 // runHandler calls the handler, catching a panic so the cache can clean up; the caller
@@ -797,7 +805,7 @@ func (c *Cache) stripTags(h http.Header) {
 }
 
 // writeBuffered sends a response that was not stored: the handler's fields over the outer
-// middleware's, an ETag and a 304 when configured (ETagUncached), and Cache-Status.
+// middleware's, an ETag and a 304 (see etagUncached), and Cache-Status.
 func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 	if x.w == nil {
 		return
@@ -811,7 +819,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 	body := rec.buf
 	if status == http.StatusOK && (x.r.Method == http.MethodGet || x.r.Method == http.MethodHead) {
 		et := h.Get("Etag")
-		if et == "" && c.cfg.ETagUncached && len(h["Content-Encoding"]) == 0 {
+		if et == "" && c.etagUncached(h) {
 			et = etag.Strong(body)
 			h.Set("Etag", et)
 		}
@@ -823,7 +831,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 			switch etag.Evaluate(x.r.Method, x.r.Header, et, lm) {
 			case etag.Unmodified:
 				for k := range h {
-					if !keepOn304(k, et != "") && k != "Set-Cookie" {
+					if !keepOn304(k, et != "") && k != "Set-Cookie" && k != "Cache-Status" {
 						delete(h, k)
 					}
 				}

@@ -108,7 +108,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 1<<10)
 	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		w.Write(body)
+		_, _ = w.Write(body)
 	}))
 	for _, bc := range []struct {
 		name string

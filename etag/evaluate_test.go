@@ -23,7 +23,7 @@ const cur = `"v1"`
 // several field lines.
 func hdr(kv ...string) http.Header {
 	h := http.Header{}
-	for i := 0; i < len(kv); i += 2 {
+	for i := 0; i+1 < len(kv); i += 2 {
 		h.Add(kv[i], kv[i+1])
 	}
 	return h
@@ -182,7 +182,7 @@ func TestNotModifiedHelper(t *testing.T) {
 		w.Header().Set("Set-Cookie", "s=1")
 		done := NotModified(w, r, etag, lastMod)
 		if !done {
-			w.WriteString("hello")
+			_, _ = w.WriteString("hello")
 		}
 		return w, done
 	}

@@ -75,7 +75,7 @@ func ExampleNotModified() {
 		if etag.NotModified(w, r, `"v7"`, updated) {
 			return
 		}
-		io.WriteString(w, `{"name":"Ada","version":7}`)
+		_, _ = io.WriteString(w, `{"name":"Ada","version":7}`)
 	}
 
 	for _, inm := range []string{"", `"v6"`, `"v7"`} {
@@ -97,7 +97,7 @@ func ExampleMiddleware() {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "private, no-cache")
-		io.WriteString(w, "<h1>Hello</h1>")
+		_, _ = io.WriteString(w, "<h1>Hello</h1>")
 	})
 	h := etag.Middleware(page)
 
@@ -122,7 +122,7 @@ func ExampleMiddlewareWithOptions() {
 		Weak:    true,
 	})
 	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello, world")
+		_, _ = io.WriteString(w, "hello, world")
 	}))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))

@@ -18,7 +18,7 @@ import (
 // do runs one request through h; kv are request header name, value pairs.
 func do(h http.Handler, method string, kv ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, "/page", nil)
-	for i := 0; i < len(kv); i += 2 {
+	for i := 0; i+1 < len(kv); i += 2 {
 		r.Header.Add(kv[i], kv[i+1])
 	}
 	w := httptest.NewRecorder()
@@ -37,7 +37,7 @@ func page(body string) http.Handler {
 		h.Set("Vary", "Accept-Language")
 		h.Set("Content-Language", "en")
 		h.Set("X-Request-Id", "42")
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body)
 	})
 }
 
@@ -105,7 +105,7 @@ func TestMiddlewareWeak(t *testing.T) {
 func TestMiddlewareLastModified(t *testing.T) {
 	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Last-Modified", lmDate)
-		io.WriteString(w, "dated")
+		_, _ = io.WriteString(w, "dated")
 	}))
 	w := do(h, "GET", "If-Modified-Since", lmDate)
 	checkCode(t, w, 304, "")
@@ -148,15 +148,15 @@ func TestMiddlewareHEAD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, get.Body)
-	get.Body.Close()
+	_, _ = io.Copy(io.Discard, get.Body)
+	_ = get.Body.Close()
 
 	head, err := http.Head(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, _ := io.Copy(io.Discard, head.Body)
-	head.Body.Close()
+	_ = head.Body.Close()
 	if head.StatusCode != 200 || n != 0 {
 		t.Fatalf("HEAD got %d with %d body bytes", head.StatusCode, n)
 	}
@@ -173,7 +173,7 @@ func TestMiddlewareHEAD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	_ = res.Body.Close()
 	if res.StatusCode != 304 || res.Header.Get("Date") == "" {
 		t.Fatalf("conditional HEAD got %d (Date %q), want 304 with a Date", res.StatusCode, res.Header.Get("Date"))
 	}
@@ -184,7 +184,7 @@ func TestMiddlewareOverLimitStreams(t *testing.T) {
 	h := MiddlewareWithOptions(Options{MaxBody: 15})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		for _, c := range chunks {
-			w.Write([]byte(c))
+			_, _ = w.Write([]byte(c))
 		}
 	}))
 	w := do(h, "GET", "If-None-Match", "*")
@@ -201,7 +201,7 @@ func TestMiddlewareOverLimitStreams(t *testing.T) {
 	t.Run("declared length over the limit", func(t *testing.T) {
 		h := MiddlewareWithOptions(Options{MaxBody: 5})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "10")
-			io.WriteString(w, "0123456789")
+			_, _ = io.WriteString(w, "0123456789")
 		}))
 		w := do(h, "GET")
 		checkCode(t, w, 200, "0123456789")
@@ -211,7 +211,7 @@ func TestMiddlewareOverLimitStreams(t *testing.T) {
 	t.Run("streamed with Last-Modified still evaluated", func(t *testing.T) {
 		h := MiddlewareWithOptions(Options{MaxBody: 5})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Last-Modified", lmDate)
-			io.WriteString(w, "0123456789")
+			_, _ = io.WriteString(w, "0123456789")
 		}))
 		checkCode(t, do(h, "GET", "If-Modified-Since", lmDate), 304, "")
 		checkCode(t, do(h, "GET", "If-Modified-Since", before), 200, "0123456789")
@@ -228,7 +228,7 @@ func TestMiddlewareFlushStreams(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			read := make(chan struct{})
 			srv := httptest.NewServer(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.WriteString(w, "first\n")
+				_, _ = io.WriteString(w, "first\n")
 				if how == "Flusher" {
 					w.(http.Flusher).Flush()
 				} else if err := http.NewResponseController(w).Flush(); err != nil {
@@ -239,7 +239,7 @@ func TestMiddlewareFlushStreams(t *testing.T) {
 				case <-time.After(5 * time.Second):
 					t.Error("first line not received after Flush")
 				}
-				io.WriteString(w, "second\n")
+				_, _ = io.WriteString(w, "second\n")
 			})))
 			defer srv.Close()
 
@@ -247,7 +247,7 @@ func TestMiddlewareFlushStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer res.Body.Close()
+			defer func() { _ = res.Body.Close() }()
 			br := bufio.NewReader(res.Body)
 			line, err := br.ReadString('\n')
 			if err != nil || line != "first\n" {
@@ -269,7 +269,7 @@ func TestMiddlewareHandlerETag(t *testing.T) {
 	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"mine"`)
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "handler body")
+		_, _ = io.WriteString(w, "handler body")
 	}))
 	w := do(h, "GET")
 	checkCode(t, w, 200, "handler body")
@@ -296,31 +296,31 @@ func TestMiddlewarePassThrough(t *testing.T) {
 		code   int
 		body   string
 	}{
-		{"POST", "POST", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "created") }, 200, "created"},
+		{"POST", "POST", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "created") }, 200, "created"},
 		{"404", "GET", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", 404) }, 404, "nope\n"},
 		{"handler 304", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(304) }, 304, ""},
-		{"201", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201); io.WriteString(w, "x") }, 201, "x"},
+		{"201", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201); _, _ = io.WriteString(w, "x") }, 201, "x"},
 		{"206", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Range", "bytes 0-1/10")
 			w.WriteHeader(206)
-			io.WriteString(w, "ab")
+			_, _ = io.WriteString(w, "ab")
 		}, 206, "ab"},
 		{"200 with Content-Range", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Range", "bytes 0-1/2")
-			io.WriteString(w, "ab")
+			_, _ = io.WriteString(w, "ab")
 		}, 200, "ab"},
 		{"gzip", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Encoding", "gzip")
-			io.WriteString(w, "\x1f\x8b...")
+			_, _ = io.WriteString(w, "\x1f\x8b...")
 		}, 200, "\x1f\x8b..."},
 		{"trailers", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Trailer", "X-Sum")
-			io.WriteString(w, "body")
+			_, _ = io.WriteString(w, "body")
 			w.Header().Set("X-Sum", "1")
 		}, 200, "body"},
 		{"length mismatch", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "10")
-			io.WriteString(w, "short")
+			_, _ = io.WriteString(w, "short")
 		}, 200, "short"},
 	}
 	for _, tt := range tests {
@@ -333,7 +333,7 @@ func TestMiddlewarePassThrough(t *testing.T) {
 	t.Run("identity encoding is not an encoding", func(t *testing.T) {
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Encoding", "identity")
-			io.WriteString(w, "plain")
+			_, _ = io.WriteString(w, "plain")
 		})), "GET")
 		checkHeader(t, w.Header(), "ETag", Strong([]byte("plain")))
 	})
@@ -347,7 +347,7 @@ func TestMiddlewareHeaderSnapshot(t *testing.T) {
 		w.Header().Set("X-Before", "changed") // ignored too
 		w.Header().Set("ETag", `"late"`)      // too late to count
 		w.Header().Set(http.TrailerPrefix+"X-T", "kept")
-		io.WriteString(w, "snap")
+		_, _ = io.WriteString(w, "snap")
 	}))
 	w := do(h, "GET")
 	checkCode(t, w, 200, "snap")
@@ -361,10 +361,10 @@ func TestMiddlewareHeaderSnapshot(t *testing.T) {
 func TestMiddlewareWriteVariants(t *testing.T) {
 	want := "abcdefghij"
 	for name, f := range map[string]func(w http.ResponseWriter){
-		"Write":       func(w http.ResponseWriter) { w.Write([]byte(want)) },
-		"WriteString": func(w http.ResponseWriter) { io.WriteString(w, want[:3]); io.WriteString(w, want[3:]) },
-		"ReadFrom":    func(w http.ResponseWriter) { io.Copy(w, strings.NewReader(want)) },
-		"Fprintf":     func(w http.ResponseWriter) { fmt.Fprintf(w, "%s", want) },
+		"Write":       func(w http.ResponseWriter) { _, _ = w.Write([]byte(want)) },
+		"WriteString": func(w http.ResponseWriter) { _, _ = io.WriteString(w, want[:3]); _, _ = io.WriteString(w, want[3:]) },
+		"ReadFrom":    func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader(want)) },
+		"Fprintf":     func(w http.ResponseWriter) { _, _ = fmt.Fprintf(w, "%s", want) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, max := range []int{0, 4} {
@@ -393,7 +393,7 @@ func TestMiddlewarePanic(t *testing.T) {
 	}
 	h := recoverer(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<p>half a page")
+		_, _ = io.WriteString(w, "<p>half a page")
 		panic("boom")
 	})))
 	w := do(h, "GET")
@@ -407,7 +407,7 @@ func TestMiddlewarePanic(t *testing.T) {
 		}
 	}()
 	do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "x")
+		_, _ = io.WriteString(w, "x")
 		panic("boom")
 	})), "GET")
 }
@@ -419,9 +419,9 @@ func TestMiddlewareHijack(t *testing.T) {
 			t.Errorf("Hijack: %v", err)
 			return
 		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nraw")
-		brw.Flush()
+		defer func() { _ = conn.Close() }()
+		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nraw")
+		_ = brw.Flush()
 	})))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
@@ -429,7 +429,7 @@ func TestMiddlewareHijack(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_ = res.Body.Close()
 	if string(b) != "raw" || res.Header.Get("ETag") != "" {
 		t.Fatalf("got %q (ETag %q), want the hijacker's raw answer", b, res.Header.Get("ETag"))
 	}
@@ -438,15 +438,15 @@ func TestMiddlewareHijack(t *testing.T) {
 func TestMiddlewareHijackAfterWrite(t *testing.T) {
 	srv := httptest.NewServer(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "8")
-		io.WriteString(w, "buf")
+		_, _ = io.WriteString(w, "buf")
 		conn, brw, err := w.(http.Hijacker).Hijack()
 		if err != nil {
 			t.Errorf("Hijack: %v", err)
 			return
 		}
-		defer conn.Close()
-		brw.WriteString("fered")
-		brw.Flush()
+		defer func() { _ = conn.Close() }()
+		_, _ = brw.WriteString("fered")
+		_ = brw.Flush()
 	})))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
@@ -454,7 +454,7 @@ func TestMiddlewareHijackAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_ = res.Body.Close()
 	if string(b) != "buffered" || res.Header.Get("ETag") != "" {
 		t.Fatalf("got %q, want the buffered bytes then the hijacker's", b)
 	}
@@ -469,14 +469,14 @@ func TestMiddlewareResponseControllerUnwrap(t *testing.T) {
 		if err := rc.EnableFullDuplex(); err != nil {
 			t.Errorf("EnableFullDuplex through Unwrap: %v", err)
 		}
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok")
 	})))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	_ = res.Body.Close()
 	if res.Header.Get("ETag") != Strong([]byte("ok")) {
 		t.Fatalf("ETag %q, want %q", res.Header.Get("ETag"), Strong([]byte("ok")))
 	}
@@ -490,7 +490,7 @@ func TestMiddlewareConcurrent(t *testing.T) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		chunk := []byte(strings.Repeat(id+";", 1024/(len(id)+1)))
 		for range n {
-			w.Write(chunk)
+			_, _ = w.Write(chunk)
 		}
 	})))
 	defer srv.Close()
@@ -506,7 +506,7 @@ func TestMiddlewareConcurrent(t *testing.T) {
 					return
 				}
 				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
+				_ = res.Body.Close()
 				if got, want := res.Header.Get("ETag"), Strong(b); got != want {
 					t.Errorf("ETag %q for a body hashing to %q", got, want)
 				}
@@ -524,7 +524,7 @@ func TestMiddlewareEdges(t *testing.T) {
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(200)
 			w.WriteHeader(500)
-			io.WriteString(w, "once")
+			_, _ = io.WriteString(w, "once")
 		})), "GET")
 		checkCode(t, w, 200, "once")
 		checkHeader(t, w.Header(), "ETag", Strong([]byte("once")))
@@ -539,7 +539,7 @@ func TestMiddlewareEdges(t *testing.T) {
 	t.Run("invalid Content-Length", func(t *testing.T) {
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "ten")
-			io.WriteString(w, "x")
+			_, _ = io.WriteString(w, "x")
 		})), "GET")
 		checkHeader(t, w.Header(), "ETag", "")
 	})
@@ -547,8 +547,8 @@ func TestMiddlewareEdges(t *testing.T) {
 		body := strings.Repeat("z", 100_000)
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.Write([]byte(body[:50_000]))
-			w.Write([]byte(body[50_000:]))
+			_, _ = w.Write([]byte(body[:50_000]))
+			_, _ = w.Write([]byte(body[50_000:]))
 		})), "GET")
 		checkCode(t, w, 200, body)
 		checkHeader(t, w.Header(), "ETag", Strong([]byte(body)))
@@ -556,8 +556,8 @@ func TestMiddlewareEdges(t *testing.T) {
 	t.Run("handler ETag 304 discards Write and ReadFrom", func(t *testing.T) {
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("ETag", `"mine"`)
-			w.Write([]byte("dropped"))
-			io.Copy(w, struct{ io.Reader }{strings.NewReader("dropped")})
+			_, _ = w.Write([]byte("dropped"))
+			_, _ = io.Copy(w, struct{ io.Reader }{strings.NewReader("dropped")})
 			w.(http.Flusher).Flush()
 		})), "GET", "If-None-Match", `"mine"`)
 		checkCode(t, w, 304, "")
@@ -574,7 +574,7 @@ func TestMiddlewareEdges(t *testing.T) {
 	})
 	t.Run("ReadFrom buffering", func(t *testing.T) {
 		w := do(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.(io.ReaderFrom).ReadFrom(strings.NewReader("buffered"))
+			_, _ = w.(io.ReaderFrom).ReadFrom(strings.NewReader("buffered"))
 		})), "GET")
 		checkCode(t, w, 200, "buffered")
 		checkHeader(t, w.Header(), "ETag", Strong([]byte("buffered")))
@@ -585,7 +585,7 @@ func TestMiddlewareEdges(t *testing.T) {
 			if err := http.NewResponseController(w).Flush(); err != nil {
 				t.Errorf("Flush: %v", err)
 			}
-			io.WriteString(w, "data: 1\n\n")
+			_, _ = io.WriteString(w, "data: 1\n\n")
 		})), "GET")
 		checkCode(t, w, 200, "data: 1\n\n")
 		checkHeader(t, w.Header(), "ETag", "")
@@ -606,7 +606,7 @@ func TestMiddlewareEdges(t *testing.T) {
 			if _, _, err := http.NewResponseController(w).Hijack(); err == nil {
 				t.Error("Hijack on a recorder succeeded")
 			}
-			io.WriteString(w, "still served")
+			_, _ = io.WriteString(w, "still served")
 		}))
 		w := do(h, "GET")
 		checkCode(t, w, 200, "still served")
@@ -618,7 +618,7 @@ func TestMiddlewareEarlyHints(t *testing.T) {
 	srv := httptest.NewServer(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
 		w.WriteHeader(http.StatusEarlyHints)
-		io.WriteString(w, "page")
+		_, _ = io.WriteString(w, "page")
 	})))
 	defer srv.Close()
 	var hints int
@@ -636,7 +636,7 @@ func TestMiddlewareEarlyHints(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_ = res.Body.Close()
 	if hints != 1 || res.StatusCode != 200 || string(b) != "page" || res.Header.Get("ETag") != Strong(b) {
 		t.Fatalf("hints %d, final %d %q ETag %q", hints, res.StatusCode, b, res.Header.Get("ETag"))
 	}
@@ -648,7 +648,7 @@ func TestMiddlewareLastModifiedOnly(t *testing.T) {
 	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "br")
 		w.Header().Set("Last-Modified", lmDate)
-		io.WriteString(w, "compressed")
+		_, _ = io.WriteString(w, "compressed")
 	}))
 	checkCode(t, do(h, "GET", "If-Match", "*"), 200, "compressed")
 	checkCode(t, do(h, "GET", "If-Match", `"x"`), 412, "")

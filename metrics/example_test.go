@@ -20,7 +20,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	m.Attach(cache) // L1 and Redis figures, read at scrape time
 
 	// Serve GET /metrics with promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).

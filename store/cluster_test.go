@@ -83,7 +83,7 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		if err := r.Set(ctx, "from-url", []byte("v"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestCluster(t *testing.T) {
 			}
 		}
 		node := redis.NewClient(&redis.Options{Addr: cl.Addrs()[0]})
-		defer node.Close()
+		defer func() { _ = node.Close() }()
 		if err := node.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ func ExampleNewL1() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer l1.Close()
+	defer func() { _ = l1.Close() }()
 	ctx := context.Background()
 
 	_ = l1.Set(ctx, "greeting", []byte("hello"), time.Minute)
@@ -40,7 +40,7 @@ func ExampleNewL1() {
 func ExampleL1Config_clock() {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l1, _ := store.NewL1(store.L1Config{Clock: func() time.Time { return now }})
-	defer l1.Close()
+	defer func() { _ = l1.Close() }()
 	ctx := context.Background()
 
 	_ = l1.Set(ctx, "k", []byte("v"), 10*time.Second)
@@ -56,7 +56,7 @@ func ExampleNewRedis() {
 		Addr:                  "127.0.0.1:6379",
 		ContextTimeoutEnabled: true, // lets the per-call Timeout bound socket reads
 	})
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 
 	l2, err := store.NewRedis(client, store.RedisOptions{
 		Prefix:  "myapp",
@@ -69,7 +69,7 @@ func ExampleNewRedis() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer l2.Close()
+	defer func() { _ = l2.Close() }()
 	ctx := context.Background()
 
 	switch v, err := l2.Get(ctx, "myapp:{k}:0:v:0"); {
@@ -93,13 +93,13 @@ func ExampleRedis_Lock() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer l2.Close()
+	defer func() { _ = l2.Close() }()
 	ctx := context.Background()
 
 	token, ok, err := l2.Lock(ctx, "myapp:{k}:lock", 5*time.Second)
 	if err != nil || !ok {
 		return // someone else is computing it (or Redis is out): wait or go on
 	}
-	defer l2.Unlock(ctx, "myapp:{k}:lock", token)
+	defer func() { _ = l2.Unlock(ctx, "myapp:{k}:lock", token) }()
 	// ... compute and store the value ...
 }

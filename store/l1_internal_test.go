@@ -15,7 +15,7 @@ func TestL1GetAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	ctx := context.Background()
 	v := make([]byte, 4096)
 	key := "ns:{0123456789abcdef}:0:v:0"

@@ -40,10 +40,10 @@ func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (token 
 	err = r.do(ctx, opLock, func(ctx context.Context) error {
 		return r.c.SetArgs(ctx, key, tok, redis.SetArgs{Mode: "NX", TTL: redisTTL(ttl)}).Err()
 	})
-	switch {
-	case err == nil:
+	switch err {
+	case nil:
 		return tok, true, nil
-	case err == redis.Nil: // held by someone else
+	case redis.Nil: // held by someone else
 		return "", false, nil
 	}
 	return "", false, err

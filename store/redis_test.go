@@ -78,7 +78,7 @@ func TestNewRedisFromURL(t *testing.T) {
 
 func TestNewRedisOptions(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	for _, tc := range []struct {
 		name    string
 		opts    store.RedisOptions

@@ -294,7 +294,7 @@ func pubsubScenario(t *testing.T, a, b *store.Redis) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !(ca.has(msg) && cb.has(msg)) {
+	for !ca.has(msg) || !cb.has(msg) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%q not delivered to both subscribers (a: %v, b: %v)", msg, ca.has(msg), cb.has(msg))
 		}

@@ -33,3 +33,23 @@ func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Han
 	}
 	return r
 }
+
+// TestOuterLogger runs the outer-logger row on chi: a status logger (net/http handlers have
+// no error value) in front of the cache, handlers answering with http.Error.
+func TestOuterLogger(t *testing.T) {
+	conformance.RunOuterLogger(t, func(t *testing.T, cache *core.Cache, fs []conformance.Failure, log func(conformance.Seen)) http.Handler {
+		r := chi.NewRouter()
+		r.Use(func(next http.Handler) http.Handler { return conformance.StatusLogger(next, log) })
+		if cache != nil {
+			r.Use(chicache.Middleware(cache))
+		}
+		for _, f := range fs {
+			var rr chi.Router = r
+			if !f.Policy.IsZero() {
+				rr = r.With(chicache.Policy(f.Policy))
+			}
+			rr.Get(f.Path, f.Handler())
+		}
+		return r
+	})
+}

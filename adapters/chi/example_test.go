@@ -17,13 +17,13 @@ import (
 func ExampleMiddleware() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache, _ := core.New(core.Config{Clock: func() time.Time { return now }})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 
 	r := chi.NewRouter()
 	r.Use(chicache.Middleware(cache))
 	r.With(chicache.Policy(headers.Public(10*time.Second).SMaxAge(time.Minute))).
 		Get("/products/{id}", func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, `{"id":"`+chi.URLParam(r, "id")+`"}`)
+			_, _ = io.WriteString(w, `{"id":"`+chi.URLParam(r, "id")+`"}`)
 		})
 
 	for i := 0; i < 2; i++ {
@@ -38,11 +38,11 @@ func ExampleMiddleware() {
 
 func ExamplePolicy() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	r := chi.NewRouter()
 	r.Use(chicache.Middleware(cache))
 	r.With(chicache.Policy(headers.Private())).Get("/me", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "mine")
+		_, _ = io.WriteString(w, "mine")
 	})
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, httptest.NewRequest("GET", "/me", nil))

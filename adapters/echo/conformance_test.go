@@ -1,6 +1,7 @@
 package echocache_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,4 +59,50 @@ func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Han
 		}
 	}
 	return e
+}
+
+// TestOuterLogger runs the outer-logger row on echo: a request logger in the style of echo's
+// RequestLogger with HandleError (it answers a returned error, then logs the Response's
+// status and the error, and returns the error) in front of the cache; handlers return
+// echo.NewHTTPError(status, text), or a plain error for a 500.
+func TestOuterLogger(t *testing.T) {
+	conformance.RunOuterLogger(t, func(t *testing.T, cache *core.Cache, fs []conformance.Failure, log func(conformance.Seen)) http.Handler {
+		e := echo.New()
+		e.HideBanner, e.HidePort = true, true
+		e.Logger.SetOutput(io.Discard)
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				err := next(c)
+				if err != nil {
+					c.Error(err)
+				}
+				s := conformance.Seen{Status: c.Response().Status}
+				if err != nil {
+					s.Err = err.Error()
+				}
+				log(s)
+				return err
+			}
+		})
+		if cache != nil {
+			e.Use(echocache.Middleware(cache))
+		}
+		for _, f := range fs {
+			var mw []echo.MiddlewareFunc
+			if !f.Policy.IsZero() {
+				mw = append(mw, echocache.Policy(f.Policy))
+			}
+			e.GET(f.Path, func(c echo.Context) error {
+				f.Ran()
+				switch {
+				case f.Err == "":
+					return c.String(f.Status, "ok")
+				case f.Status == http.StatusInternalServerError:
+					return errors.New(f.Err)
+				}
+				return echo.NewHTTPError(f.Status, f.Err)
+			}, mw...)
+		}
+		return e
+	})
 }

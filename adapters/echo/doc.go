@@ -24,7 +24,15 @@
 //     Both are restored when the chain returns or panics.
 //   - An error returned by the chain is answered by the HTTPErrorHandler right there, into
 //     the cache: an echo.NewHTTPError(503) is answered 503 and never stored, a 404 error is
-//     negatively cached like any 404. The middleware then returns nil.
+//     negatively cached like any 404. The middleware then returns the same error, so request
+//     loggers, error reporters and tracing in front see it as without the cache. The
+//     request's Response is committed by then, so echo's DefaultHTTPErrorHandler, called
+//     with the error at the top, does not answer it twice (a custom HTTPErrorHandler must
+//     return early on c.Response().Committed, as the default does: echo's RequestLogger with
+//     HandleError does the same answer-and-return). Errors of every handler run the request
+//     made are returned, including a refresh after a stale answer (stale-while-revalidate)
+//     and a failure answered from a stale entry (stale-if-error); a hit runs no handler and
+//     returns nil.
 //   - Flush (c.Response().Flush, c.Stream with a flushing reader) and Hijack switch the
 //     response to streaming: it reaches the client at once and is not stored.
 //   - A handler's panic is re-raised by the cache after cleanup, so middleware.Recover in

@@ -18,8 +18,10 @@ import (
 // It serves GET and HEAD from the cache, writing a hit through echo's Response (so its
 // Status, Size and Committed describe the hit), and runs the rest of the chain for a miss.
 // An error returned by a handler is answered by the HTTPErrorHandler at once, inside the
-// cache, so the cache sees its real status and never stores it as a 200. It labels metrics
-// with echo's route path.
+// cache, so the cache sees its real status and never stores it as a 200; the error is then
+// returned to the middleware in front (request loggers, error reporters), as without the
+// cache, with the Response already committed, so echo's error handler does not answer it
+// again. It labels metrics with echo's route path.
 func Middleware(c *core.Cache) echo.MiddlewareFunc {
 	m := &middleware{cache: c}
 	m.pool.New = func() any { return m.newBinding() }
@@ -68,6 +70,7 @@ type binding struct {
 	ec   echo.Context
 	next echo.HandlerFunc
 	w    clientWriter
+	err  error // what the chain returned, answered already, for the middleware in front
 }
 
 // clientWriter is the request's echo.Response as the cache's writer: the cache writes
@@ -100,11 +103,16 @@ func (m *middleware) serve(ec echo.Context, next echo.HandlerFunc) error {
 		return next(ec)
 	}
 	b := m.pool.Get().(*binding)
-	b.ec, b.next, b.w.Response = ec, next, ec.Response()
+	b.ec, b.next, b.w.Response, b.err = ec, next, ec.Response(), nil
 	b.h.ServeHTTP(&b.w, ec.Request())
-	b.ec, b.next, b.w.Response = nil, nil, nil
+	err := b.err
+	b.ec, b.next, b.w.Response, b.err = nil, nil, nil, nil
 	m.pool.Put(b)
-	return nil
+	// The error was answered into the cache, and the cache's answer went out through the
+	// request's Response, which is committed now: echo's DefaultHTTPErrorHandler returns at
+	// once for a committed Response, as it does after echo's RequestLogger with HandleError,
+	// which also answers an error and returns it.
+	return err
 }
 
 // ServeHTTP is core's next handler: the rest of echo's chain, with the fill's request and a
@@ -124,7 +132,9 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if err := b.next(ec); err != nil {
 		// Answer the error here, into the cache's writer: its status (e.g. 503) is then
-		// what the cache sees, and an error is never stored as an empty 200.
+		// what the cache sees, and an error is never stored as an empty 200. The error
+		// itself goes on to the middleware in front (see serve).
 		ec.Error(err)
+		b.err = err
 	}
 }

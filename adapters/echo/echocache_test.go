@@ -2,6 +2,7 @@ package echocache_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,7 +74,9 @@ func notHit(t *testing.T, w *httptest.ResponseRecorder) {
 var public = headers.Public(time.Minute)
 
 // A returned echo.NewHTTPError(503) is answered 503 by the HTTPErrorHandler, inside the
-// cache: never stored as an empty 200, never served from the cache.
+// cache: never stored as an empty 200, never served from the cache. The middleware in front
+// gets the very error the handler returned, and echo's error handler, called with it at the
+// top, does not answer it again.
 func TestHTTPErrorNeverStored(t *testing.T) {
 	e := newEcho(newCache(t, core.Config{}))
 	var outerErr []error
@@ -84,10 +87,16 @@ func TestHTTPErrorNeverStored(t *testing.T) {
 			return err
 		}
 	})
+	handled := 0
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		handled++
+		e.DefaultHTTPErrorHandler(err, c)
+	}
 	var runs atomic.Int64
+	busy := echo.NewHTTPError(http.StatusServiceUnavailable, "busy")
 	e.GET("/busy", func(c echo.Context) error {
 		runs.Add(1)
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "busy")
+		return busy
 	}, echocache.Policy(public))
 	for i := 1; i <= 3; i++ {
 		w := do(e, "GET", "/busy")
@@ -103,9 +112,63 @@ func TestHTTPErrorNeverStored(t *testing.T) {
 			t.Fatalf("runs: got %d, want %d", got, i)
 		}
 	}
-	for _, err := range outerErr {
-		if err != nil {
-			t.Fatalf("the error reached the middleware in front after being answered: %v", err)
+	if len(outerErr) != 3 {
+		t.Fatalf("the middleware in front ran %d times, want 3", len(outerErr))
+	}
+	for i, err := range outerErr {
+		if err != busy {
+			t.Fatalf("request %d: the middleware in front got %v, want the handler's error", i+1, err)
+		}
+	}
+	// Inside the cache (answers) and at the top (the Response is committed: no answer).
+	if handled != 6 {
+		t.Fatalf("HTTPErrorHandler ran %d times, want 6 (twice a request)", handled)
+	}
+}
+
+// The errors of a handler run the cache makes for a stale entry reach the middleware in
+// front too: a failure answered from the stale entry (stale-if-error), and a failed refresh
+// after a stale answer (stale-while-revalidate). A hit runs no handler and returns nil.
+func TestErrorOfStaleRunsReturned(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e := newEcho(newCache(t, core.Config{Clock: clock}))
+	var last error
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			last = next(c)
+			return last
+		}
+	})
+	down := errors.New("database down")
+	var fail atomic.Bool
+	handler := func(c echo.Context) error {
+		if fail.Load() {
+			return down
+		}
+		return c.String(200, "fresh")
+	}
+	e.GET("/sie", handler, echocache.Policy(headers.Public(time.Second).StaleIfError(time.Hour)))
+	e.GET("/swr", handler, echocache.Policy(headers.Public(time.Second).StaleWhileRevalidate(time.Hour)))
+	for _, path := range []string{"/sie", "/swr"} {
+		fail.Store(false)
+		do(e, "GET", path)
+		w := do(e, "GET", path)
+		wantCacheStatus(t, w, "strata; hit; ttl=1")
+		if last != nil {
+			t.Fatalf("%s hit: the middleware in front got %v, want nil", path, last)
+		}
+		fail.Store(true)
+		advance(5 * time.Second)
+		w = do(e, "GET", path)
+		wantStatus(t, w, 200)
+		if w.Body.String() != "fresh" || !strings.Contains(w.Header().Get("Cache-Status"), "detail=stale-") {
+			t.Fatalf("%s: %q %q, want the stale answer", path, w.Body.String(), w.Header().Get("Cache-Status"))
+		}
+		if last != down {
+			t.Fatalf("%s: the middleware in front got %v, want the handler's error", path, last)
 		}
 	}
 }
@@ -235,7 +298,7 @@ func TestFlushStreamsUnstored(t *testing.T) {
 	}
 	close(release)
 	rest, _ := io.ReadAll(br)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if got := strings.Count(string(rest), "data: tick"); got != 2 {
 		t.Fatalf("rest %q", rest)
 	}
@@ -363,7 +426,7 @@ func TestHijack(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\nhi")
 		return brw.Flush()
 	})
@@ -375,7 +438,7 @@ func TestHijack(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if string(b) != "hi" || resp.Header.Get("Cache-Status") != "" {
 			t.Fatalf("hijacked answer %d: %q, Cache-Status %q", i, b, resp.Header.Get("Cache-Status"))
 		}

@@ -16,7 +16,7 @@ import (
 func ExampleMiddleware() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache, _ := core.New(core.Config{Clock: func() time.Time { return now }})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 
 	e := echo.New()
 	e.Use(echocache.Middleware(cache))
@@ -36,7 +36,7 @@ func ExampleMiddleware() {
 
 func ExamplePolicy() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	e := echo.New()
 	e.Use(echocache.Middleware(cache))
 	e.GET("/me", func(c echo.Context) error { return c.String(http.StatusOK, "mine") },
@@ -51,7 +51,7 @@ func ExamplePolicy() {
 // passed on, and never stored.
 func ExampleMiddleware_error() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	e := echo.New()
 	e.Use(echocache.Middleware(cache))
 	e.GET("/busy", func(c echo.Context) error {

@@ -1,6 +1,7 @@
 package gincache_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -39,4 +40,37 @@ func mount(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Han
 		}
 	}
 	return r
+}
+
+// TestOuterLogger runs the outer-logger row on gin: a request logger in the style of
+// gin.Logger (after c.Next, the writer's status and c.Errors) in front of the cache;
+// handlers attach the error with c.Error and abort with the status.
+func TestOuterLogger(t *testing.T) {
+	conformance.RunOuterLogger(t, func(t *testing.T, cache *core.Cache, fs []conformance.Failure, log func(conformance.Seen)) http.Handler {
+		r := gin.New()
+		r.Use(func(c *gin.Context) {
+			c.Next()
+			log(conformance.Seen{Status: c.Writer.Status(), Err: c.Errors.String()})
+		})
+		if cache != nil {
+			r.Use(gincache.Middleware(cache))
+		}
+		for _, f := range fs {
+			var hs []gin.HandlerFunc
+			if !f.Policy.IsZero() {
+				hs = append(hs, gincache.Policy(f.Policy))
+			}
+			hs = append(hs, func(c *gin.Context) {
+				f.Ran()
+				if f.Err == "" {
+					c.String(f.Status, "ok")
+					return
+				}
+				_ = c.Error(errors.New(f.Err))
+				c.AbortWithStatusJSON(f.Status, gin.H{"error": f.Err})
+			})
+			r.GET(f.Path, hs...)
+		}
+		return r
+	})
 }

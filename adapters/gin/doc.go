@@ -21,8 +21,11 @@
 //     alone still answers), c.AbortWithStatusJSON, c.Data, c.Stream and c.SSEvent work as
 //     usual. c.Request is the cache's request for the fill (a HEAD miss runs as GET, without
 //     the client's conditional headers); both are restored when the chain returns.
-//   - Errors answered by handlers (5xx) are passed on and never stored; c.Errors is left
-//     as the handlers set it.
+//   - Errors answered by handlers (5xx) are passed on and never stored. The chain runs on
+//     the client's *gin.Context, so errors a handler attaches with c.Error are in c.Errors
+//     for the middleware in front (gin.Logger, error reporters) as without the cache,
+//     including those of a refresh the cache runs after a stale answer; a hit runs no
+//     handler and adds none.
 //   - Flush (c.Stream, SSE) and Hijack switch the response to streaming: it reaches the
 //     client at once and is not stored.
 //   - A handler's panic is re-raised by the cache after cleanup, with c.Writer back on the

@@ -16,7 +16,7 @@ import (
 func ExampleMiddleware() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache, _ := core.New(core.Config{Clock: func() time.Time { return now }})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 
 	r := gin.New()
 	r.Use(gin.Recovery(), gincache.Middleware(cache))
@@ -38,7 +38,7 @@ func ExampleMiddleware() {
 
 func ExamplePolicy() {
 	cache, _ := core.New(core.Config{})
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	r := gin.New()
 	r.Use(gincache.Middleware(cache))
 	r.GET("/me", gincache.Policy(headers.Private()), func(c *gin.Context) {

@@ -141,7 +141,7 @@ func TestStreamAndSSEUnstored(t *testing.T) {
 	}
 	close(release)
 	rest, _ := io.ReadAll(br)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if got := strings.Count(first+string(rest), "event:tick"); got != 3 {
 		t.Fatalf("%d events in %q", got, first+string(rest))
 	}
@@ -393,7 +393,7 @@ func TestCloseNotify(t *testing.T) {
 		cancel() // the client goes away: the connection is closed
 	}()
 	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	if !<-done {
 		t.Fatal("CloseNotify did not fire when the client left")
@@ -409,7 +409,7 @@ func TestHijack(t *testing.T) {
 			t.Errorf("hijack: %v", err)
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\nhi")
 		_ = brw.Flush()
 	})
@@ -421,7 +421,7 @@ func TestHijack(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if string(b) != "hi" || resp.Header.Get("Cache-Status") != "" {
 			t.Fatalf("hijacked answer %d: %q, Cache-Status %q", i, b, resp.Header.Get("Cache-Status"))
 		}

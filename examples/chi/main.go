@@ -1,4 +1,4 @@
-// Command chi serves the demo API (see DESIGN "Demo API") on go-chi with Strata in front:
+// Command chi serves the demo API (README.md, "The demo API") on go-chi with Strata in front:
 //
 //	go run ./examples/chi                      # L1 only, on 127.0.0.1:8080
 //	go run ./examples/chi -redis redis://127.0.0.1:6379/0

@@ -1,4 +1,4 @@
-// Command echo serves the demo API (see DESIGN "Demo API") on echo with Strata in front:
+// Command echo serves the demo API (README.md, "The demo API") on echo with Strata in front:
 //
 //	go run ./examples/echo                     # L1 only, on 127.0.0.1:8080
 //	go run ./examples/echo -redis redis://127.0.0.1:6379/0

@@ -1,4 +1,4 @@
-// Command gin serves the demo API (see DESIGN "Demo API") on gin with Strata in front:
+// Command gin serves the demo API (README.md, "The demo API") on gin with Strata in front:
 //
 //	go run ./examples/gin                      # L1 only, on 127.0.0.1:8080
 //	go run ./examples/gin -redis redis://127.0.0.1:6379/0

@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	m.Attach(cache)
 
 	errLog := log.New(stderr, "proxy: ", log.LstdFlags)
@@ -111,14 +111,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.metrics != "" {
 		mln, err := net.Listen("tcp", c.metrics)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return err
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: errLog}))
 		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
 		listeners = append(listeners, mln)
-		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mln.Addr())
+		_, _ = fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mln.Addr())
 	}
 	if c.warm != "" {
 		urls, err := core.WarmFile(c.warm)
@@ -131,13 +131,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			closeAll(listeners)
 			return err
 		}
-		fmt.Fprintf(stdout, "warm-up from %s: %s\n", c.warm, sum)
+		_, _ = fmt.Fprintf(stdout, "warm-up from %s: %s\n", c.warm, sum)
 	}
 	l2 := "L1 only"
 	if c.redis != "" {
 		l2 = "L1 + Redis L2"
 	}
-	fmt.Fprintf(stdout, "strata proxy on http://%s → %s (%s)\n", ln.Addr(), upstream, l2)
+	_, _ = fmt.Fprintf(stdout, "strata proxy on http://%s → %s (%s)\n", ln.Addr(), upstream, l2)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,19 +85,28 @@ func newUpstream(t *testing.T) *upstream {
 			h.Set("Cache-Control", "public, max-age=60")
 			for range 8 {
 				_, _ = io.WriteString(w, strings.Repeat("x", 1024))
-				http.NewResponseController(w).Flush()
+				_ = http.NewResponseController(w).Flush()
 			}
 		case "/events":
 			h.Set("Content-Type", "text/event-stream")
 			h.Set("Cache-Control", "max-age=60")
 			_, _ = io.WriteString(w, "data: one\n\n")
-			http.NewResponseController(w).Flush()
+			_ = http.NewResponseController(w).Flush()
 			select {
 			case <-u.events:
 			case <-r.Context().Done():
 				return
 			}
 			_, _ = io.WriteString(w, "data: two\n\n")
+		case "/behind-cdn":
+			// The upstream is itself behind a cache that reports what it did (RFC 9211).
+			h.Set("Cache-Control", "max-age=60")
+			h.Set("Cache-Status", "upstream-cdn; hit; ttl=3000")
+			_, _ = io.WriteString(w, "from the cdn")
+		case "/private-behind-cdn":
+			h.Set("Cache-Control", "private")
+			h.Set("Cache-Status", "upstream-cdn; fwd=bypass")
+			_, _ = io.WriteString(w, "mine")
 		case "/host":
 			h.Set("Cache-Control", "no-store")
 			_, _ = io.WriteString(w, r.Host)
@@ -160,7 +170,7 @@ func send(t *testing.T, method, target string, hdr ...string) (*http.Response, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +243,48 @@ func TestProxyDoesNotStorePrivate(t *testing.T) {
 	if resp.Header.Get("Set-Cookie") != "session=abc" {
 		t.Fatalf("Set-Cookie lost: %v", resp.Header)
 	}
+}
+
+// The upstream's Cache-Status members reach the client first, with the proxy's member
+// appended (RFC 9211 §2: from the origin side to the client side), on the fill, on hits
+// and 304s replayed from the entry, and on answers the proxy does not store.
+func TestProxyKeepsUpstreamCacheStatus(t *testing.T) {
+	up := newUpstream(t)
+	px, _ := startProxy(t, up, ProxyOptions{})
+	// lines checks the Cache-Status lines; the last (the proxy's) by prefix, since its ttl
+	// depends on the upstream's Date, which has whole seconds only.
+	lines := func(resp *http.Response, want ...string) {
+		t.Helper()
+		got := resp.Header.Values("Cache-Status")
+		n := len(want) - 1
+		if len(got) != len(want) || !slices.Equal(got[:n], want[:n]) || !strings.HasPrefix(got[n], want[n]) {
+			t.Fatalf("%s %s: Cache-Status lines %q, want %q (the last as a prefix)", resp.Request.Method, resp.Request.URL.Path, got, want)
+		}
+	}
+	const cdn = "upstream-cdn; hit; ttl=3000"
+	resp, body := send(t, "GET", px.URL+"/behind-cdn")
+	lines(resp, cdn, "strata; fwd=uri-miss; ttl=")
+	if !strings.HasSuffix(resp.Header.Values("Cache-Status")[1], "; stored") {
+		t.Fatalf("not stored: %q", resp.Header.Values("Cache-Status"))
+	}
+	tag := resp.Header.Get("Etag")
+	resp, body2 := send(t, "GET", px.URL+"/behind-cdn")
+	lines(resp, cdn, "strata; hit; ttl=")
+	if body != "from the cdn" || body2 != body || tag == "" {
+		t.Fatalf("bodies %q %q, ETag %q", body, body2, tag)
+	}
+	resp, _ = send(t, "GET", px.URL+"/behind-cdn", "If-None-Match: "+tag)
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("conditional hit: %d", resp.StatusCode)
+	}
+	lines(resp, cdn, "strata; hit; ttl=")
+	resp, _ = send(t, "HEAD", px.URL+"/behind-cdn")
+	lines(resp, cdn, "strata; hit; ttl=")
+	if n := up.count("GET /behind-cdn"); n != 1 {
+		t.Fatalf("upstream saw %d GETs, want 1", n)
+	}
+	resp, _ = send(t, "GET", px.URL+"/private-behind-cdn")
+	lines(resp, "upstream-cdn; fwd=bypass", "strata; fwd=uri-miss; fwd-status=200; detail=private")
 }
 
 func TestProxyConditional(t *testing.T) {
@@ -334,7 +386,7 @@ func TestProxyEventStreamStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	br := bufio.NewReader(resp.Body)
 	// The first event arrives while the upstream is still holding the response open.
 	line, err := br.ReadString('\n')
@@ -374,7 +426,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	px := httptest.NewServer(NewProxyWithOptions(target, cache, ProxyOptions{ErrorLog: discardLog()}))
 	defer px.Close()
 	resp, _ := send(t, "GET", px.URL+"/max-age")
@@ -393,7 +445,7 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:0", "-upstream", up.URL, "-redis", ""}, pw, io.Discard)
-		pw.Close()
+		_ = pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
 	var proxyURL, metricsURL string

@@ -58,7 +58,7 @@ func memMain(mode string, n, bodySize, l1MiB, step int) error {
 	if err != nil {
 		return err
 	}
-	defer cache.Close()
+	defer func() { _ = cache.Close() }()
 	body := jsonBody(bodySize)
 	h := cache.Middleware(core.PolicyMiddleware(itemPolicy)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -62,7 +62,7 @@ func describeMachine(o *options) []string {
 		if v, err := procstat.Field(f, "MemTotal"); err == nil {
 			mem = fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	first := func(argv ...string) string {
 		out, _ := exec.Command(argv[0], argv[1:]...).CombinedOutput()
@@ -423,7 +423,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

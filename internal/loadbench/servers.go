@@ -69,7 +69,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		// (and internal/redistest's); without it the store runs every call on a helper
 		// goroutine to enforce its timeout, which the -nodeadline row shows.
 		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get"})
-		defer rdb.Close()
+		defer func() { _ = rdb.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := rdb.Ping(ctx).Err()
 		cancel()
@@ -183,7 +183,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		return fmt.Errorf("unknown -serve mode %q", mode)
 	}
 	if cache != nil {
-		defer cache.Close()
+		defer func() { _ = cache.Close() }()
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

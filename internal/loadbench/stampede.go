@@ -35,7 +35,7 @@ func stampedeClient(base, path string, n int) error {
 			return 0, "", err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode, resp.Header.Get("Cache-Status"), nil
 	}
 

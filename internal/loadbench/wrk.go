@@ -39,7 +39,7 @@ request = function()
 end
 `, keys, keys-1)
 	p := filepath.Join(dir, "rotation.lua")
-	return p, os.WriteFile(p, []byte(script), 0o644)
+	return p, os.WriteFile(p, []byte(script), 0o600) // read by wrk, run as this user
 }
 
 // runWrk drives url for d with conns keep-alive connections from one wrk thread pinned to cpu.

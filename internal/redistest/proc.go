@@ -95,7 +95,7 @@ func command(network, addr string, timeout time.Duration, args ...string) (strin
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "*%d\r\n", len(args))

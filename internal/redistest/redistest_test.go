@@ -50,7 +50,7 @@ func TestStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2 := redis.NewClient(opt)
-	defer c2.Close()
+	defer func() { _ = c2.Close() }()
 	if got, err := c2.Get(ctx, "k").Result(); err != nil || got != "v" {
 		t.Fatalf("GET via URL() = %q, %v; want %q", got, err, "v")
 	}
@@ -67,7 +67,7 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatalf("ParseURL(%q): %v", s.URL(), err)
 	}
 	c := redis.NewClient(opt)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ping(t, c)
 }
 
@@ -146,7 +146,7 @@ func TestPortCollisionRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	defer func() { _ = busy.Close() }()
 	busyPort := busy.Addr().(*net.TCPAddr).Port
 
 	orig := pickPort

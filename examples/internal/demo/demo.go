@@ -1,6 +1,7 @@
-// Package demo is the demo API that every example serves (DESIGN "Demo API"): the product
-// catalogue, the fail switch and the origin counters, written once and framework-neutral.
-// Each handler returns a Reply; each example writes it with its framework's own calls.
+// Package demo is the demo API that every example serves (README.md, "The demo API"): the
+// product catalogue, the fail switch and the origin counters, written once and
+// framework-neutral. Each handler returns a Reply; each example writes it with its
+// framework's own calls.
 package demo
 
 import (
@@ -229,7 +230,8 @@ func (a *App) UpdateProduct(r *http.Request, idStr string) Reply {
 	return jsonReply(http.StatusOK, cp)
 }
 
-// Me answers GET /me: the bearer token's user, private, with an ETag (304 on a match).
+// Me answers GET /me: the bearer token's user, private. It sets no ETag: the cache adds one
+// to answers it does not store, and answers a matching If-None-Match with 304.
 func (a *App) Me(r *http.Request) Reply {
 	if rep, failed := a.originRun(RouteMe); failed {
 		return rep
@@ -243,7 +245,6 @@ func (a *App) Me(r *http.Request) Reply {
 	}
 	rep := jsonReply(http.StatusOK, map[string]string{"user": user})
 	rep.Header.Set("Cache-Control", MePolicy.CacheControl())
-	rep.Header.Set("Etag", etag.Strong(rep.Body))
 	return rep
 }
 
@@ -322,7 +323,7 @@ func NewSetup(f Flags) (*Setup, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg, metrics.Options{})
-	cache, err := core.New(core.Config{RedisURL: f.Redis, ETagUncached: true, Observer: m,
+	cache, err := core.New(core.Config{RedisURL: f.Redis, Observer: m,
 		// Every example process serves the same site, whichever address it is reached on,
 		// so instances on one Redis share entries.
 		Host:   "demo",
@@ -365,14 +366,34 @@ func (s *Setup) Warm(f Flags, h http.Handler) error {
 	return nil
 }
 
-// Banner is what an example prints at start: where it listens and curl lines to try.
-func Banner(framework string, f Flags) string {
+// Banner is what an example prints at start: where it listens, its routes with what each
+// needs (a bearer token for /me, STRATA_ADMIN_TOKEN for /admin/purge), and curl lines to
+// try. adminToken is the purge endpoint's token; it is never printed, only whether it is set.
+func Banner(framework string, f Flags, adminToken string) string {
 	base := "http://" + f.Addr
 	l2 := "L1 only"
 	if f.Redis != "" {
 		l2 = "L1 + Redis L2 at " + f.Redis
 	}
+	purge := "needs Authorization: Bearer $STRATA_ADMIN_TOKEN"
+	purgeTry := fmt.Sprintf(`  curl -i -X POST -H "Authorization: Bearer $STRATA_ADMIN_TOKEN" '%s/admin/purge?tag=product:1'
+`, base)
+	if adminToken == "" {
+		purge = "DISABLED: STRATA_ADMIN_TOKEN is not set (401 without a token, 403 with any)"
+		purgeTry = ""
+	}
 	return fmt.Sprintf(`strata %s example on %s (%s)
+routes (every GET route answers HEAD too):
+  GET  /products/{id}          ids 1-100, else 404; public, s-maxage=60, 404s kept 10 s
+  GET  /products?category=c    public, s-maxage=30
+  PUT  /products/{id}          JSON {"name","category","price"}; invalidates it and its tags
+  GET  /me                     needs Authorization: Bearer alice-token (or bob-token), else 401;
+                               private, never stored; ETag and 304 from the cache
+  GET  /slow, /clock           200 ms origin, s-maxage=5; time, s-maxage=1 + stale windows
+  PUT  /debug/fail?on=1|0      every origin answers 500 while on
+  GET  /debug/origin           origin runs per route
+  GET  /metrics                Prometheus
+  POST /admin/purge?tag=T|url=U|all=1   %[5]s
 try:
   curl -i %[4]s/products/1            # first: Cache-Status fwd=uri-miss; stored
   curl -i %[4]s/products/1            # then: Cache-Status hit, Age
@@ -382,5 +403,5 @@ try:
   curl -i -H 'Authorization: Bearer alice-token' %[4]s/me   # private: never stored
   curl -i -X PUT -d '{"price":1.5}' %[4]s/products/1        # invalidates product 1
   curl -i %[4]s/clock                 # s-maxage=1, stale-while-revalidate=30
-`, framework, f.Addr, l2, base)
+%[6]s`, framework, f.Addr, l2, base, purge, purgeTry)
 }

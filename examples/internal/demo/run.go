@@ -20,7 +20,7 @@ func Main(framework string, router func(*Setup, *App) http.Handler) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer setup.Cache.Close()
+	defer func() { _ = setup.Cache.Close() }()
 	app, err := NewApp(setup.Cache, flags)
 	if err != nil {
 		log.Fatal(err)
@@ -39,7 +39,7 @@ func Main(framework string, router func(*Setup, *App) http.Handler) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	fmt.Print(Banner(framework, flags))
+	fmt.Print(Banner(framework, flags, app.AdminToken))
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
