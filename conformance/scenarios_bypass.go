@@ -4,7 +4,7 @@ package conformance
 var upgradeHeader = []string{"Connection: Upgrade", "Upgrade: websocket"}
 
 // bypassUpgrade is the Cache-Status of a request the cache passed through as an upgrade.
-const bypassUpgrade = "strata; fwd=bypass; detail=upgrade"
+const bypassUpgrade = "strata; fwd=bypass; detail=upgrade" //nolint:gosec // G101: a Cache-Status value, not a credential
 
 // bypassScenarios: requests the cache never handles (protocol upgrades) go to the handler
 // without lookup, coalescing or storage. Handlers here answer them like plain GETs (as a

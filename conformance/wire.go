@@ -200,7 +200,7 @@ func (w *wire) wsHandler(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.handlers.Add(1)
 	defer w.handlers.Done()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	resp := &http.Response{StatusCode: http.StatusSwitchingProtocols, ProtoMajor: 1, ProtoMinor: 1, Header: h}
 	if resp.Write(brw) != nil || brw.Flush() != nil {
 		return
@@ -237,7 +237,7 @@ func (w *wire) get(t *testing.T, i int, path string) (*http.Response, string) {
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("GET %s: body: %v", path, err)

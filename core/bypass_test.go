@@ -147,7 +147,7 @@ func TestUpgradeWriter(t *testing.T) {
 		if err != nil {
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		_ = brw.Flush()
 	}))
@@ -158,7 +158,7 @@ func TestUpgradeWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err := <-hijacked; err != nil {
 		t.Fatalf("hijack through the cache: %v", err)
 	}

@@ -24,12 +24,12 @@ func TestClassify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	cf, err := New(Config{TrustForwardedHost: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cf.Close()
+	defer func() { _ = cf.Close() }()
 	for _, tt := range []struct {
 		name   string
 		c      *Cache

@@ -22,12 +22,12 @@ func TestKeySecretShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	b, err := New(Config{Redis: client, Namespace: "sec1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	if !a.keysShared.Load() || !b.keysShared.Load() {
 		t.Fatal("an instance with a reachable Redis does not have the fleet's secret")
 	}
@@ -42,7 +42,7 @@ func TestKeySecretShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
+	defer func() { _ = other.Close() }()
 	if other.seed.Load() == a.seed.Load() {
 		t.Fatal("two namespaces share a secret")
 	}
@@ -50,7 +50,7 @@ func TestKeySecretShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fixed.Close()
+	defer func() { _ = fixed.Close() }()
 	if n, _ := client.Exists(context.Background(), "sec3:secret").Result(); n != 0 {
 		t.Fatal("a configured KeySecret was written to Redis")
 	}
@@ -69,13 +69,13 @@ func TestKeySecretRedisDownAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
+	defer func() { _ = first.Close() }()
 	srv.Stop()
 	c, err := New(Config{Redis: srv.Client(t), Namespace: "late", RedisTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if c.keysShared.Load() {
 		t.Fatal("shared keys without a reachable Redis")
 	}

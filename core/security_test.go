@@ -218,7 +218,7 @@ func (s *secSite) do(t *testing.T, q secReq) secRes {
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, q.Path, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("%s %s: reading the body: %v", method, q.Path, err)

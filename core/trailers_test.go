@@ -29,7 +29,7 @@ func getWithTrailers(t *testing.T, srv *httptest.Server, path string) (*http.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

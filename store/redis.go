@@ -293,8 +293,8 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	} else {
 		val, err = r.c.Get(c.ctx, key).Bytes()
 	}
-	switch err = r.end(ctx, c, opGet, err); {
-	case err == nil:
+	switch err = r.end(ctx, c, opGet, err); err {
+	case nil:
 		if r.usable != nil && !r.usable(val) {
 			r.unusable.Add(1)
 			r.misses.Add(1)
@@ -302,7 +302,7 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 		}
 		r.hits.Add(1)
 		return val, nil
-	case err == redis.Nil:
+	case redis.Nil:
 		r.misses.Add(1)
 		return nil, ErrNotFound
 	}

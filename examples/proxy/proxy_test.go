@@ -550,7 +550,7 @@ func newWSUpstream(t *testing.T) *wsUpstream {
 		}
 		u.handlers.Add(1)
 		defer u.handlers.Done()
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		if brw.Flush() != nil {
 			return
@@ -657,9 +657,9 @@ func TestProxyUpgrade(t *testing.T) {
 		wantSwitched(t, fmt.Sprintf("upgrade %d", i+1), r.resp, r.took, r.conn, r.br)
 	}
 
-	resp, body := send(t, "GET", px.URL+"/ws")
+	resp, _ := send(t, "GET", px.URL+"/ws")
 	wantStatus(t, resp, "strata; fwd=uri-miss", "stored")
-	resp, body = send(t, "GET", px.URL+"/ws")
+	resp, body := send(t, "GET", px.URL+"/ws")
 	wantStatus(t, resp, "strata; hit")
 	if body != "page" {
 		t.Fatalf("hit: %q", body)

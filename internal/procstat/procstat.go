@@ -49,6 +49,6 @@ func Process(pid int, field string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return Field(f, field)
 }
