@@ -49,7 +49,8 @@ const (
 )
 
 // classify is step 0 of the request path, for a GET or HEAD: it returns "" when the cache may
-// handle the request, or the reason it must pass it by untouched. It walks the request's own
+// handle the request, or the reason it must pass it by untouched: a protocol upgrade, a body,
+// an unkeyed field. It walks the request's own
 // fields once (typically a handful), not the list, so it stays cheap on the hit path.
 func (c *Cache) classify(r *http.Request) string {
 	// A GET or HEAD with content: the handler may read it, and nothing keys it.
@@ -60,6 +61,12 @@ func (c *Cache) classify(r *http.Request) string {
 		return ""
 	}
 	for name := range r.Header {
+		if name == "Upgrade" {
+			if reason := bypassReason(r); reason != "" {
+				return string(reason) // a protocol upgrade (bypass.go)
+			}
+			continue
+		}
 		if name == "" || (name[0] != 'X' && name[0] != 'F') { // every unkeyed field starts so
 			continue
 		}
@@ -78,6 +85,9 @@ func (c *Cache) classify(r *http.Request) string {
 			}
 		case c.isTrusted(name): // c.trusted holds canonical names
 		default:
+			if reason := bypassReason(r); reason != "" {
+				return string(reason) // an upgrade says so first, whatever the map order
+			}
 			return d
 		}
 	}

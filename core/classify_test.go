@@ -67,3 +67,32 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestCodingFor(t *testing.T) {
+	req := func(ae ...string) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+		if ae != nil {
+			r.Header["Accept-Encoding"] = ae
+		}
+		return r
+	}
+	keyed := string(variantValues(nil, []string{"Accept-Encoding"}, req("gzip")))
+	for _, tt := range []struct {
+		name string
+		e    entry
+		r    *http.Request
+		want bool
+	}{
+		{"identity entry", entry{}, req(), true},
+		{"accepted", entry{ce: "gzip"}, req("gzip, br"), true},
+		{"refused with q=0", entry{ce: "gzip"}, req("gzip;q=0, br"), false},
+		{"not listed", entry{ce: "br"}, req("gzip"), false},
+		{"no Accept-Encoding: identity only", entry{ce: "gzip"}, req(), false},
+		{"star", entry{ce: "zstd"}, req("*"), true},
+		{"keyed on Accept-Encoding: the origin's choice", entry{ce: "x-custom", vkey: keyed}, req("gzip"), true},
+	} {
+		if got := tt.e.codingFor(tt.r); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

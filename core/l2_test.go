@@ -93,7 +93,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		if _, err := f.caches[0].Purge(context.Background(), "http://example.com/p"); err != nil {
 			t.Fatal(err)
 		}
-		took, ok := waitFor(100*time.Millisecond, func() bool {
+		took, ok := waitFor(2*time.Second, func() bool {
 			_, err := f.caches[1].l1.Get(context.Background(), string(f.caches[1].base(nil, keysFor(f.caches[1], "example.com", "/p"))))
 			return err != nil
 		})
@@ -115,7 +115,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		do(t, f.h[0], "GET", "/u")
 		do(t, f.h[1], "GET", "/u")
 		do(t, f.h[0], "PUT", "/u")
-		_, ok := waitFor(100*time.Millisecond, func() bool {
+		_, ok := waitFor(2*time.Second, func() bool {
 			_, err := f.caches[1].l1.Get(context.Background(), string(f.caches[1].base(nil, keysFor(f.caches[1], "example.com", "/u"))))
 			return err != nil
 		})
@@ -138,7 +138,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 			t.Fatalf("PurgeTags: %d, %v", n, err)
 		}
 		if w := do(t, f.h[0], "GET", "/a"); !strings.Contains(w.Header().Get("Cache-Status"), "stored") {
-			if _, ok := waitFor(100*time.Millisecond, func() bool {
+			if _, ok := waitFor(2*time.Second, func() bool {
 				return strings.Contains(do(t, f.h[0], "GET", "/a").Header().Get("Cache-Status"), "fwd=")
 			}); !ok {
 				t.Fatalf("tag purge on B did not reach A: %q", w.Header().Get("Cache-Status"))
@@ -150,7 +150,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		if err := f.caches[0].PurgeAll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := waitFor(100*time.Millisecond, func() bool { return f.caches[1].gen.Load() == f.caches[0].gen.Load() }); !ok {
+		if _, ok := waitFor(2*time.Second, func() bool { return f.caches[1].gen.Load() == f.caches[0].gen.Load() }); !ok {
 			t.Fatal("generation did not reach B")
 		}
 		for i := range f.h {

@@ -64,16 +64,17 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
-	if reason := bypassReason(r); reason != "" {
-		c.serveBypass(w, r, next, route, reason) // upgrades and CONNECT (bypass.go)
-		return
-	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if reason := bypassReason(r); reason != "" {
+			c.serveBypass(w, r, next, route, reason) // upgrades and CONNECT (bypass.go)
+			return
+		}
 		c.serveUnsafe(w, r, next, route)
 		return
 	}
+	// A GET or HEAD: upgrades and unkeyed inputs pass the cache by (classify.go).
 	if d := c.classify(r); d != "" {
-		c.serveBypass(w, r, next, route, Reason(d)) // an unkeyed input (classify.go)
+		c.serveBypass(w, r, next, route, Reason(d))
 		return
 	}
 	served, pk, hash := c.serveFast(w, r, route)
@@ -171,7 +172,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 		}
 		c.hot.put(key, epoch, raw, e, fields)
 	}
-	if e.key != pks || (e.ce != "" && !acceptsCoding(r.Header["Accept-Encoding"], e.ce)) {
+	if e.key != pks || !e.codingFor(r) {
 		return false, string(p), k.hash
 	}
 	ttl := e.ttl(n)
@@ -338,12 +339,12 @@ func (c *Cache) readEntry(ctx context.Context, x *exchange, raw []byte, e *entry
 		return false
 	}
 	// Last guard: never send a coding the client did not ask for (RFC 9110 §12.5.3).
-	return acceptsCoding(x.r.Header["Accept-Encoding"], e.ce)
+	return e.codingFor(x.r)
 }
 
 // matches reports whether a decoded entry answers x (see readEntry), without side effects.
 func (x *exchange) matches(e *entry) bool {
-	return e.key == x.pk && e.vkey == x.vkey && acceptsCoding(x.r.Header["Accept-Encoding"], e.ce)
+	return e.key == x.pk && e.vkey == x.vkey && e.codingFor(x.r)
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
@@ -933,7 +934,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 	}
 	var e entry
 	if decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
-		!acceptsCoding(x.r.Header["Accept-Encoding"], e.ce) || e.ttl(c.now().UnixNano()) <= 0 {
+		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
 		return nil
 	}
 	return raw

@@ -200,6 +200,15 @@ func appendCodings(dst []byte, lines []string) []byte {
 	return dst
 }
 
+// codingFor is the last guard on a hit: an entry with a content coding is served to r only
+// when r accepts it (acceptsCoding), or when the entry's variant is keyed on Accept-Encoding,
+// so that r sent the very value the origin chose this coding for (RFC 9111 §4.1: the origin
+// decides; a client's Accept-Encoding is a preference).
+func (e *entry) codingFor(r *http.Request) bool {
+	return e.ce == "" || strings.Contains(e.vkey, "15:Accept-Encoding") ||
+		acceptsCoding(r.Header["Accept-Encoding"], e.ce)
+}
+
 // acceptsCoding reports whether a request with these Accept-Encoding lines accepts a response
 // in content coding ce (RFC 9110 §12.5.3). A request without Accept-Encoding is taken to want
 // identity only: the safe reading for a shared cache (a miss costs less than an unreadable
