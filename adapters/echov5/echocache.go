@@ -73,16 +73,16 @@ func Policy(p headers.Policy) echo.MiddlewareFunc {
 			}
 			if r2 := core.WithPolicy(r, p); r2 != r {
 				// No cache in front: set the fields just before the status goes out.
-				ec.SetRequest(r2)
-				if res, err := echo.UnwrapResponse(ec.Response()); err == nil {
-					res.Before(func() {
-						if res.Status >= 200 {
-							p.Apply(res.Header())
-						}
-					})
-				} else {
+				res, err := echo.UnwrapResponse(ec.Response())
+				if err != nil {
 					return policyThroughWriter(ec, p, next)
 				}
+				ec.SetRequest(r2)
+				res.Before(func() {
+					if res.Status >= 200 {
+						p.Apply(res.Header())
+					}
+				})
 			}
 			return next(ec)
 		}
