@@ -46,10 +46,12 @@
 //     elsewhere is left to echo: one it answers 405 or 404, and one RouterConfig's
 //     AutoHandleHEAD sends to a GET route (its wrapper discards the body, which the cache
 //     would store as the GET entry).
-//   - Query parameters a policy leaves out of the key (IgnoreQuery) are removed from the
-//     query values echo's Context parsed and keeps (c.QueryParam, c.QueryParams, Bind) while
-//     the route runs, not only from c.Request(), and are put back for the middleware in
-//     front afterwards.
+//   - Query parameters left out of the key (a policy's IgnoreQuery, Config.IgnoreQuery) are
+//     kept from the handler in the query values echo's Context parses once and keeps
+//     (c.QueryParam, c.QueryParams, Bind; c.SetRequest does not reset them), not only in
+//     c.Request(): a middleware in front that parsed the query first would otherwise hand
+//     them to the handler, whose answer is stored under the key without them. The middleware
+//     in front gets the request and its query values back when the chain returns.
 //
 // echo v5 compiles its middleware chain once; a request costs no handler construction here
 // either: the core handler is built once per pooled binding.

@@ -61,15 +61,17 @@ func MiddlewareWithConfig(c *core.Cache, config Config) echo.MiddlewareFunc {
 //
 // Query parameters the policy leaves out of the key (IgnoreQuery) do not reach the handler,
 // through c.Request() or through c.QueryParam, c.QueryParams and Bind, even when middleware
-// in front has read the query already.
+// in front has read the query already; that middleware gets the request and its query
+// values back when the route returns.
 func Policy(p headers.Policy) echo.MiddlewareFunc {
-	ignored := p.IgnoredQuery()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec *echo.Context) error {
-			r := core.StripIgnoredQuery(ec.Request(), p)
-			ec.SetRequest(r)
-			if len(ignored) > 0 {
-				defer hideQuery(ec, ignored)()
+			in := ec.Request()
+			defer ec.SetRequest(in)
+			r := core.StripIgnoredQuery(in, p)
+			if r != in {
+				ec.SetRequest(r)
+				defer hideQuery(ec, r, in)()
 			}
 			if r2 := core.WithPolicy(r, p); r2 != r {
 				// No cache in front: set the fields just before the status goes out.
@@ -89,20 +91,23 @@ func Policy(p headers.Policy) echo.MiddlewareFunc {
 	}
 }
 
-// hideQuery removes the names from the query values echo's Context keeps once parsed
-// (c.QueryParams caches them, and c.SetRequest does not reset them), and returns the
-// function that puts them back for the middleware in front.
-func hideQuery(ec *echo.Context, names []string) (restore func()) {
-	q := ec.QueryParams() // echo's parsed copy, or a fresh one of the stripped request
-	saved := make([][]string, len(names))
-	for i, n := range names {
-		saved[i] = q[n]
-		delete(q, n)
+// hideQuery keeps echo's parsed query values in step with ec's request r, which lacks
+// parameters of in (ignored ones, stripped out of the key): the Context parses the query
+// once (c.QueryParams, Bind) and keeps it, and c.SetRequest does not reset it, so values
+// parsed from in before would reach the handler. It removes from them the parameters r does
+// not have, and returns the function that puts in's back, for the middleware in front.
+func hideQuery(ec *echo.Context, r, in *http.Request) (restore func()) {
+	q := ec.QueryParams() // parsed from in already, or now from r
+	keep := r.URL.Query()
+	for k := range q {
+		if _, ok := keep[k]; !ok {
+			delete(q, k)
+		}
 	}
 	return func() {
-		for i, n := range names {
-			if saved[i] != nil {
-				q[n] = saved[i]
+		for k, v := range in.URL.Query() {
+			if _, ok := q[k]; !ok {
+				q[k] = v
 			}
 		}
 	}
@@ -214,6 +219,11 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ec.SetRequest(origReq)
 		ec.SetResponse(origRes)
 	}()
+	if r.URL.RawQuery != origReq.URL.RawQuery {
+		// The cache left ignored query parameters (Config.IgnoreQuery, a route's
+		// IgnoreQuery) out of the fill's request; out of echo's parsed query values too.
+		defer hideQuery(ec, r, origReq)()
+	}
 	if err := b.next(ec); err != nil {
 		// Answer the error here, into the cache's writer: its status (e.g. 503) is then
 		// what the cache sees, and an error is never stored as an empty 200. The error
