@@ -28,7 +28,7 @@ type Config struct {
 //
 // It serves GET and HEAD from the cache, writing a hit through c.Response() (so the
 // echo.Response's Status, Size and Committed describe the hit), and runs the rest of the
-// chain for a miss. An error returned by a handler is answered by the echo's
+// chain for a miss. An error returned by a handler is answered by echo's
 // HTTPErrorHandler at once, inside the cache, so the cache sees its real status and never
 // stores it as a 200; the error is then returned to the middleware in front (request
 // loggers, error reporters, tracing), as without the cache, with the Response already

@@ -757,3 +757,17 @@ func TestStaleOnWriterThatCannotFlush(t *testing.T) {
 		t.Fatalf("stale answer: %d %q after %d runs", w.Code, w.Header().Get("Cache-Status"), runs.Load())
 	}
 }
+
+// On a Context made without an Echo (echo.NewContext in a test, the middleware called
+// directly), a returned error is answered with its status alone, and still returned.
+func TestErrorWithoutEcho(t *testing.T) {
+	mw := echocache.Middleware(newCache(t, core.Config{}))
+	h := mw(func(c *echo.Context) error { return echo.ErrServiceUnavailable })
+	w := httptest.NewRecorder()
+	c := echo.NewContext(httptest.NewRequest("GET", "/x", nil), w)
+	if err := h(c); err != echo.ErrServiceUnavailable {
+		t.Fatalf("returned %v", err)
+	}
+	wantStatus(t, w, 503)
+	notHit(t, w)
+}
