@@ -40,8 +40,13 @@ func Middleware(c *core.Cache) echo.MiddlewareFunc {
 func Policy(p headers.Policy) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec echo.Context) error {
-			r := core.StripIgnoredQuery(ec.Request(), p)
-			ec.SetRequest(r)
+			in := ec.Request()
+			r := core.StripIgnoredQuery(in, p)
+			if r != in {
+				ec.SetRequest(r)
+				defer ec.SetRequest(in)
+				defer hideQuery(ec, r, in)()
+			}
 			if r2 := core.WithPolicy(r, p); r2 != r {
 				// No cache in front: set the fields just before the status goes out.
 				ec.SetRequest(r2)
@@ -53,6 +58,29 @@ func Policy(p headers.Policy) echo.MiddlewareFunc {
 				})
 			}
 			return next(ec)
+		}
+	}
+}
+
+// hideQuery keeps echo's parsed query values in step with ec's request r, which lacks
+// parameters of in (ignored ones, left out of the key): the Context parses the query once
+// (c.QueryParam, c.QueryParams, Bind) and keeps it, and c.SetRequest does not reset it, so
+// values a middleware in front parsed from in would reach the handler, and an answer that
+// reflected one would be stored under the clean key. It removes from them the parameters r
+// does not have, and returns the function that puts in's back for the middleware in front.
+func hideQuery(ec echo.Context, r, in *http.Request) (restore func()) {
+	q := ec.QueryParams() // parsed from in already, or now from r
+	keep := r.URL.Query()
+	for k := range q {
+		if _, ok := keep[k]; !ok {
+			delete(q, k)
+		}
+	}
+	return func() {
+		for k, v := range in.URL.Query() {
+			if _, ok := q[k]; !ok {
+				q[k] = v
+			}
 		}
 	}
 }
@@ -130,6 +158,11 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ec.SetRequest(origReq)
 		ec.SetResponse(origRes)
 	}()
+	if r.URL.RawQuery != origReq.URL.RawQuery {
+		// The cache left ignored query parameters (Config.IgnoreQuery, a route's
+		// IgnoreQuery) out of the fill's request; out of echo's parsed query values too.
+		defer hideQuery(ec, r, origReq)()
+	}
 	if err := b.next(ec); err != nil {
 		// Answer the error here, into the cache's writer: its status (e.g. 503) is then
 		// what the cache sees, and an error is never stored as an empty 200. The error
