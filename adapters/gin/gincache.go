@@ -35,7 +35,11 @@ func Middleware(c *core.Cache) gin.HandlerFunc {
 func Policy(p headers.Policy) gin.HandlerFunc {
 	pm := core.PolicyMiddleware(p)
 	return func(gc *gin.Context) {
-		gc.Request = core.StripIgnoredQuery(gc.Request, p)
+		if in := gc.Request; len(p.IgnoredQuery()) > 0 {
+			gc.Request = core.StripIgnoredQuery(in, p)
+			defer func() { gc.Request = in }()
+			defer hideQuery(gc, gc.Request, in)()
+		}
 		if r := gc.Request; core.WithPolicy(r, p) == r {
 			gc.Next() // the cache in front has recorded the policy
 			return
@@ -112,8 +116,10 @@ func runChain(gc *gin.Context, rw *responseWriter, w http.ResponseWriter, r *htt
 	}
 	rw.reset(w, r, status)
 	gc.Writer, gc.Request = rw, r
+	restoreQuery := hideQuery(gc, r, origR) // the cache may have left ignored parameters out of r
 	defer func() {
 		gc.Writer, gc.Request = origW, origR
+		restoreQuery()
 		rw.release()
 	}()
 	gc.Next()
