@@ -72,7 +72,7 @@ func sortedPurge(t *tagIndex, tags ...string) []string {
 // must keep copies, correct after the buffer is reused, and must not keep the buffer alive.
 func TestTagIndexCopiesStrings(t *testing.T) {
 	ix := newTagIndex(1000, 1<<20, nil)
-	e := entry{status: 200, tags: []string{"category:books", "product:42"}, body: make([]byte, 1<<20)}
+	e := entry{status: 200, key: "pk42", tags: []string{"category:books", "product:42"}, body: make([]byte, 1<<20)}
 	raw := e.encode(nil)
 	var d entry
 	if err := decodeEntry(raw, &d); err != nil {
