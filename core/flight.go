@@ -107,6 +107,17 @@ func (m *marks) has(key string, now int64) bool {
 	return ok
 }
 
+// take reports whether key is marked and unexpired, and unmarks it: one caller acts on a mark.
+func (m *marks) take(key string, now int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.m[key]
+	if ok {
+		delete(m.m, key)
+	}
+	return ok && now < until
+}
+
 func (m *marks) del(key string) {
 	m.mu.Lock()
 	delete(m.m, key)
