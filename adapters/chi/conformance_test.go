@@ -13,7 +13,8 @@ import (
 )
 
 // TestConformance runs the adapter suite on chi: the cache at the router, each route's
-// policy with r.With(chicache.Policy(p)), chi's Recoverer in front.
+// policy with r.With(chicache.Policy(p)), chi's Recoverer in front. A refresh may run
+// detached (the adapter clones chi's route context for it).
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
 		r := chi.NewRouter()
@@ -28,5 +29,5 @@ func TestConformance(t *testing.T) {
 			}
 		}
 		return r
-	})
+	}, conformance.Options{DetachedRefresh: true})
 }

@@ -19,7 +19,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestConformance runs the adapter suite on gin: gin's Recovery and the cache on the
-// engine, each route as r.Handle(method, path, gincache.Policy(p), gin.WrapF(h)).
+// engine, each route as r.Handle(method, path, gincache.Policy(p), gin.WrapF(h)). The chain
+// is bound to gin's pooled Context, so a refresh never runs detached.
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, cache *core.Cache, routes []conformance.Route) http.Handler {
 		r := gin.New()
@@ -35,5 +36,5 @@ func TestConformance(t *testing.T) {
 			}
 		}
 		return r
-	})
+	}, conformance.Options{})
 }
