@@ -499,6 +499,10 @@ func (c *Cache) storeErr(tier, op string, err error) {
 // logErr logs at most one line per second per tier and operation.
 func (c *Cache) logErr(tier, op string, err error) {
 	k := tier + op
+	// The wall clock, not Config.Clock: the limit is a budget of log lines per real second
+	// of the operator's log. The injected clock drives freshness; a test clock held still
+	// would silence every line after the first, and one moved by hours would let every
+	// line through.
 	now := time.Now()
 	c.logMu.Lock()
 	last := c.logLast[k]

@@ -532,8 +532,8 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 		c.lead(x, cl)
 		return
 	}
-	waitStart := time.Now()
-	timer := time.NewTimer(c.cfg.LockWait)
+	waitStart := c.now()
+	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
 	select {
 	case <-cl.done:
 		timer.Stop()
@@ -607,7 +607,7 @@ func (c *Cache) sameVariant(e *entry, r *http.Request) bool {
 
 func (c *Cache) waited(start time.Time, served bool) {
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Waiter(time.Since(start), served)
+		c.cfg.Observer.Waiter(c.now().Sub(start), served)
 	}
 }
 
@@ -920,12 +920,18 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 // caller then runs the handler without the lock.
 func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token string) {
 	ctx := x.r.Context()
-	deadline := time.Now().Add(c.cfg.LockWait)
+	// LockWait bounds the wait in real time (a timer, not the injected clock, which tests
+	// may hold still).
+	deadline := time.NewTimer(c.cfg.LockWait)
+	defer deadline.Stop()
 	backoff := 2 * time.Millisecond
-	for time.Now().Before(deadline) {
+	for {
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
+			return nil, ""
+		case <-deadline.C:
 			t.Stop()
 			return nil, ""
 		case <-t.C:
@@ -948,7 +954,6 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 		}
 		backoff = min(backoff*2, 25*time.Millisecond)
 	}
-	return nil, ""
 }
 
 // peekL2 reads the entry x would fill directly from L2 (vary record first when needed), and
