@@ -160,8 +160,9 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		}
 	})
 	t.Run("stampede across 4 instances runs the handler once", func(t *testing.T) {
+		in := newArrivals(400)
 		f := newFleet(t, client(t), 4, Config{Namespace: "stampede", LockWait: 5 * time.Second}, func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(100 * time.Millisecond)
+			in.wait() // the fill answers once all 400 are in the fleet's caches
 			publicHandler("max-age=60", "cold")(w, r)
 		})
 		var wg sync.WaitGroup
@@ -170,7 +171,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				w := do(t, f.h[i%4], "GET", "/cold")
+				w := do(t, in.wrap(f.h[i%4]), "GET", "/cold")
 				if w.Code != 200 || body(w) != "cold" {
 					bad.Store(i, fmt.Sprint(w.Code, body(w)))
 				}
@@ -185,13 +186,14 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 	t.Run("lock holder panic does not stall the fleet", func(t *testing.T) {
 		var mu sync.Mutex
 		first := true
+		in := newArrivals(20)
 		f := newFleet(t, client(t), 2, Config{Namespace: "panic", LockWait: 2 * time.Second}, func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			p := first
 			first = false
 			mu.Unlock()
-			time.Sleep(50 * time.Millisecond)
 			if p {
+				in.wait() // the leader dies once every request is queued behind it
 				panic("leader dies")
 			}
 			publicHandler("max-age=60", "ok")(w, r)
@@ -204,7 +206,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 			go func(i int) {
 				defer wg.Done()
 				defer func() { _ = recover() }()
-				results[i] = body(do(t, f.h[i%2], "GET", "/pl"))
+				results[i] = body(do(t, in.wrap(f.h[i%2]), "GET", "/pl"))
 			}(i)
 		}
 		wg.Wait()
