@@ -19,8 +19,9 @@
 // is the host, path and sorted query; a stored Vary record selects the variant by the request
 // fields it names (§4.1). A fresh entry is served with Age and Cache-Status (RFC 9211), and a
 // matching conditional request gets a 304 from the cache (RFC 9110 §13.2.2). A stale entry is
-// served at once within stale-while-revalidate and refreshed after the answer (RFC 5861 §3),
-// or revalidated with the stored validators (§4.3); a failing origin within stale-if-error
+// served at once within stale-while-revalidate and refreshed after the answer (RFC 5861 §3;
+// on a goroutine of the cache when an outer middleware cannot flush the answer and the
+// adapter allows it, see HandlerOptions.Detach), or revalidated with the stored validators (§4.3); a failing origin within stale-if-error
 // gets the stale entry served (RFC 5861 §4).
 //
 // A miss runs the handler once per key: concurrent requests wait for the leader in this
