@@ -63,7 +63,9 @@ type Scenario struct {
 	// injected clock, no jitter and no early refresh (so runs are deterministic), and the
 	// tiers of the run; a tweak must not undo those.
 	Config func(*core.Config)
-	Steps  []Step
+	// Flushes says a route flushes its answer (a stream): the no-flush row leaves it out.
+	Flushes bool
+	Steps   []Step
 }
 
 // Runs maps a route to the number of times its handler has run so far. A key is a route
@@ -107,9 +109,24 @@ type Step struct {
 	Runs Runs
 }
 
-// Run runs every scenario of [Scenarios] against mount: first with an L1-only cache, then
-// with a Redis L2.
-func Run(t *testing.T, mount Mount) {
+// Options tells the suite what an adapter does where the expected behaviour depends on it.
+type Options struct {
+	// DetachedRefresh says that the adapter lets core run the rest of its chain after the
+	// client's request returned (core.HandlerOptions.Detach is set): behind a writer that
+	// cannot flush, a stale answer is refreshed in the background. Without it, that refresh
+	// is left to the next request, which revalidates in the foreground.
+	DetachedRefresh bool
+}
+
+// Run runs the suite against mount, in rows:
+//
+//   - l1: every scenario of [Scenarios], requests served in process, L1-only caches;
+//   - redis: the same with a Redis L2;
+//   - http2: every scenario over a real TLS HTTP/2 server (L1 only);
+//   - no-flush: behind an outer middleware whose writer cannot flush, the background-refresh
+//     scenarios (L1 and Redis; what they expect depends on o.DetachedRefresh) and, on L1,
+//     every other scenario that needs neither a flush nor a refresh within the request.
+func Run(t *testing.T, mount Mount, o Options) {
 	t.Helper()
 	t.Run("l1", func(t *testing.T) {
 		RunScenarios(t, mount, Scenarios(), nil)
@@ -121,12 +138,62 @@ func Run(t *testing.T, mount Mount) {
 		}
 		RunScenarios(t, mount, Scenarios(), srv.Client(t))
 	})
+	t.Run("http2", func(t *testing.T) {
+		runScenarios(t, mount, http2Scenarios(), nil, viaHTTP2)
+	})
+	t.Run("no-flush", func(t *testing.T) {
+		t.Run("l1", func(t *testing.T) {
+			runScenarios(t, mount, NoFlushScenarios(o), nil, viaNoFlush)
+		})
+		t.Run("redis", func(t *testing.T) {
+			srv := redistest.Start(t)
+			if srv == nil {
+				return
+			}
+			runScenarios(t, mount, refreshScenarios(o), srv.Client(t), viaNoFlush)
+		})
+	})
 }
 
+// http2Scenarios are the scenarios an HTTP/2 client can send: not those whose requests carry
+// connection-specific fields (Connection, Upgrade, …), which HTTP/2 forbids (RFC 9113
+// §8.2.2); protocol upgrades are HTTP/1.1's, and RunWire covers them on real connections.
+func http2Scenarios() []Scenario {
+	var out []Scenario
+scenario:
+	for _, sc := range Scenarios() {
+		for _, st := range sc.Steps {
+			for _, h := range st.Header {
+				name, _, _ := strings.Cut(h, ":")
+				switch http.CanonicalHeaderKey(strings.TrimSpace(name)) {
+				case "Connection", "Upgrade", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding":
+					continue scenario
+				}
+			}
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// via is how a run sends its requests to the mounted handler.
+type via uint8
+
+const (
+	viaRecorder via = iota // in process, into an httptest.ResponseRecorder
+	viaNoFlush             // the same, behind a writer that cannot flush
+	viaHTTP2               // over a TLS HTTP/2 connection to an httptest server
+)
+
 // RunScenarios runs the given scenarios, each as a subtest, against caches built on client
-// (nil: L1 only). With Redis, each scenario gets a namespace of its own and every other one
-// runs without L1.
+// (nil: L1 only), sending requests in process. With Redis, each scenario gets a namespace of
+// its own and every other one runs without L1.
 func RunScenarios(t *testing.T, mount Mount, scenarios []Scenario, client redis.UniversalClient) {
+	t.Helper()
+	runScenarios(t, mount, scenarios, client, viaRecorder)
+}
+
+func runScenarios(t *testing.T, mount Mount, scenarios []Scenario, client redis.UniversalClient, v via) {
 	t.Helper()
 	seen := make(map[string]bool, len(scenarios))
 	for i, sc := range scenarios {
@@ -152,7 +219,7 @@ func RunScenarios(t *testing.T, mount Mount, scenarios []Scenario, client redis.
 					t.Log("tiers: L1 + Redis L2")
 				}
 			}
-			runScenario(t, mount, sc, cfg)
+			runScenario(t, mount, sc, cfg, v)
 		})
 	}
 }
@@ -183,9 +250,11 @@ type run struct {
 	clk   *clock
 	runs  map[string]*atomic.Int64
 	vars  map[string]string
+	via   via
+	h2    *h2conn // viaHTTP2
 }
 
-func runScenario(t *testing.T, mount Mount, sc Scenario, cfg core.Config) {
+func runScenario(t *testing.T, mount Mount, sc Scenario, cfg core.Config, v via) {
 	clk := &clock{t: Epoch}
 	cfg.Clock = clk.Now
 	if sc.Config != nil {
@@ -197,7 +266,7 @@ func runScenario(t *testing.T, mount Mount, sc Scenario, cfg core.Config) {
 	}
 	t.Cleanup(func() { _ = cache.Close() })
 
-	rn := &run{t: t, cache: cache, clk: clk, runs: make(map[string]*atomic.Int64), vars: make(map[string]string)}
+	rn := &run{t: t, cache: cache, clk: clk, runs: make(map[string]*atomic.Int64), vars: make(map[string]string), via: v}
 	routes := make([]Route, len(sc.Routes))
 	for i, rt := range sc.Routes {
 		if rt.Method == "" {
@@ -213,6 +282,9 @@ func runScenario(t *testing.T, mount Mount, sc Scenario, cfg core.Config) {
 		routes[i] = rt
 	}
 	rn.h = mount(t, cache, routes)
+	if v == viaHTTP2 {
+		rn.h2 = startHTTP2(t, rn.h)
+	}
 	for i, st := range sc.Steps {
 		rn.step(i+1, st)
 		if t.Failed() {
@@ -365,14 +437,21 @@ func (rn *run) do(st Step) (res *response) {
 		}
 		r.Header.Add(strings.TrimSpace(k), v)
 	}
+	if rn.via == viaHTTP2 {
+		return rn.h2.roundTrip(rn.t, r, st.Send)
+	}
 	w := httptest.NewRecorder()
+	var cw http.ResponseWriter = w
+	if rn.via == viaNoFlush {
+		cw = noFlushWriter{w}
+	}
 	res = &response{}
 	defer func() {
 		if p := recover(); p != nil {
 			res.panic = p
 		}
 	}()
-	rn.h.ServeHTTP(w, r)
+	rn.h.ServeHTTP(cw, r)
 	out := w.Result()
 	b, _ := io.ReadAll(out.Body)
 	res.status, res.header, res.body, res.flushed = out.StatusCode, out.Header, string(b), w.Flushed

@@ -21,14 +21,30 @@
 //				}
 //			}
 //			return r
-//		})
+//		}, conformance.Options{DetachedRefresh: true})
 //	}
 //
-// Run runs every scenario twice: against an L1-only cache, and against a cache with a real
-// Redis L2 (a redis-server started once per Run by internal/redistest; every scenario uses a
-// namespace of its own, and every other scenario also turns the L1 off, so entries come
-// from Redis alone). Where redis-server is missing the Redis half skips, unless
-// STRATA_REQUIRE_REDIS=1.
+// Run runs the scenarios in four rows:
+//
+//   - l1: every scenario against an L1-only cache, requests served in process;
+//   - redis: the same against a cache with a real Redis L2 (a redis-server started once per
+//     row by internal/redistest; every scenario uses a namespace of its own, and every other
+//     scenario also turns the L1 off, so entries come from Redis alone);
+//   - http2: every scenario over a real TLS HTTP/2 connection (httptest's server with
+//     EnableHTTP2 and StartTLS), so the cache meets net/http's HTTP/2 writer and a TLS
+//     request; a flush is observed on the server's side;
+//   - no-flush: behind an outer middleware whose writer cannot flush (no Flush, FlushError
+//     or Unwrap), the background-refresh scenarios on L1 and Redis, and on L1 every other
+//     scenario that needs neither a flush nor a refresh within the request.
+//
+// Where redis-server is missing the Redis rows skip, unless STRATA_REQUIRE_REDIS=1.
+//
+// [Options] says what the adapter does where the expected behaviour depends on it: with
+// DetachedRefresh (the adapter sets core.HandlerOptions.Detach), a stale answer that cannot
+// be flushed is refreshed in the background, and the scenario waits for it with
+// Cache.WaitRefreshes; without it, the refresh is left to the next request, which
+// revalidates in the foreground. Either way the stale answer must reach the client before
+// the refresh has run: the refresh is held until the client has it.
 //
 // # What a mount must do
 //

@@ -10,7 +10,9 @@ import (
 
 // TestNetHTTP runs the suite on plain net/http: core's Middleware in front of a ServeMux,
 // core.PolicyMiddleware on each route that has a policy.
-func TestNetHTTP(t *testing.T) { conformance.Run(t, mountNetHTTP) }
+func TestNetHTTP(t *testing.T) {
+	conformance.Run(t, mountNetHTTP, conformance.Options{DetachedRefresh: true})
+}
 
 // TestNetHTTPWire runs the real-connection tests (upgrades, trailers) on plain net/http.
 func TestNetHTTPWire(t *testing.T) { conformance.RunWire(t, mountNetHTTP) }

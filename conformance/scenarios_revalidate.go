@@ -125,7 +125,8 @@ func conditionalScenarios() []Scenario {
 			},
 		},
 		{
-			Name: "cond/uncached-no-etag-exceptions",
+			Name:    "cond/uncached-no-etag-exceptions",
+			Flushes: true,
 			Routes: []Route{
 				get("/no-store", respond(200, "never kept", "Cache-Control: no-store")),
 				get("/gzip", respond(200, "pretend-gzip", "Cache-Control: private", "Content-Encoding: gzip")),

@@ -45,10 +45,12 @@ type Cache struct {
 	done         chan struct{}       // closed by Close
 	closeOnce    sync.Once
 
-	flights flights
-	l2reads singleflight.Group
-	hfm     marks
-	tags    *tagIndex // without Redis
+	flights   flights
+	l2reads   singleflight.Group
+	hfm       marks
+	due       marks     // keys whose refresh was left to the next request (see revalidateAfter)
+	refreshes refreshes // background refreshes on goroutines of their own
+	tags      *tagIndex // without Redis
 
 	hitStatus [1024]string
 
@@ -95,6 +97,8 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 		c.implicitVary = append(c.implicitVary, "Host")
 	}
 	c.hfm.max = 100_000
+	c.due.max = 100_000
+	c.refreshes.init()
 	c.initStatus()
 	c.tags = newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,
 		func(keys []string) { c.l1Delete(context.Background(), keys...) })
@@ -241,10 +245,12 @@ func (c *Cache) subscribe() {
 	}
 }
 
-// Close stops the invalidation subscriber and releases the L1 (and the Redis client when the
-// cache built it from RedisURL).
+// Close cancels the background refreshes in progress and waits for them to return, stops the
+// invalidation subscriber and releases the L1 (and the Redis client when the cache built it
+// from RedisURL).
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
+	c.refreshes.close()
 	if c.stopSub != nil {
 		c.stopSub()
 	}
@@ -499,6 +505,10 @@ func (c *Cache) storeErr(tier, op string, err error) {
 // logErr logs at most one line per second per tier and operation.
 func (c *Cache) logErr(tier, op string, err error) {
 	k := tier + op
+	// The wall clock, not Config.Clock: the limit is a budget of log lines per real second
+	// of the operator's log. The injected clock drives freshness; a test clock held still
+	// would silence every line after the first, and one moved by hours would let every
+	// line through.
 	now := time.Now()
 	c.logMu.Lock()
 	last := c.logLast[k]

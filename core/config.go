@@ -133,7 +133,7 @@ type Config struct {
 	// negative disables.
 	Keep time.Duration
 	// RevalidateTimeout bounds a background revalidation (stale-while-revalidate, early
-	// refresh). Default 10s.
+	// refresh); Close also cancels one that runs detached. Default 10s.
 	RevalidateTimeout time.Duration
 
 	// Beta scales probabilistic early refresh (XFetch): a hit refreshes early when

@@ -20,9 +20,11 @@
 // fields it names (§4.1). A fresh entry is served with Age and Cache-Status (RFC 9211; an
 // upstream's members first, this cache's last), and a matching conditional request gets a 304
 // from the cache (RFC 9110 §13.2.2); so does one for a 200 the cache does not store, which gets
-// an ETag of its body unless Config.DisableETagUncached. A stale entry is
-// served at once within stale-while-revalidate and refreshed after the answer (RFC 5861 §3),
-// or revalidated with the stored validators (§4.3); a failing origin within stale-if-error
+// an ETag of its body unless Config.DisableETagUncached. A stale entry is served at once
+// within stale-while-revalidate and refreshed after the answer (RFC 5861 §3; on a goroutine
+// of the cache when an outer middleware cannot flush the answer and the adapter allows it,
+// see HandlerOptions.Detach), or revalidated with the stored validators (§4.3); a failing
+// origin within stale-if-error
 // gets the stale entry served (RFC 5861 §4).
 //
 // A miss runs the handler once per key: concurrent requests wait for the leader in this

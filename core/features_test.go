@@ -20,11 +20,12 @@ import (
 
 func TestCoalescing1000(t *testing.T) {
 	c, _ := newTestCache(t, Config{})
+	in := newArrivals(1000)
 	o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(100 * time.Millisecond)
+		in.wait() // the leader answers once all 1000 are in the cache
 		publicHandler("max-age=60", "hot")(w, r)
 	})
-	h := c.Middleware(o)
+	h := in.wrap(c.Middleware(o))
 	var wg sync.WaitGroup
 	lat := make([]time.Duration, 1000)
 	var bad atomic.Int64
@@ -61,7 +62,9 @@ func TestCollapsedStatus(t *testing.T) {
 	go func() { done <- do(t, h, "GET", "/col") }()
 	waitFor(time.Second, func() bool { return c.flights.inFlight(c.testKey("/col")) })
 	go func() { done <- do(t, h, "GET", "/col") }()
-	time.Sleep(20 * time.Millisecond)
+	if _, ok := waitFor(5*time.Second, func() bool { return c.flights.waiting(c.testKey("/col")) == 1 }); !ok {
+		t.Fatal("the second request did not join the fill")
+	}
 	close(release)
 	a, b := <-done, <-done
 	got := []string{a.Header().Get("Cache-Status"), b.Header().Get("Cache-Status")}
@@ -80,12 +83,13 @@ func (c *Cache) testKey(path string) string {
 // body; the waiters run the handler themselves (hit-for-miss afterwards).
 func TestPrivatePerUser(t *testing.T) {
 	c, _ := newTestCache(t, Config{})
+	in := newArrivals(100)
 	o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(10 * time.Millisecond)
+		in.wait() // the first run answers once all 100 are in the cache
 		w.Header().Set("Cache-Control", "private, max-age=60")
 		_, _ = io.WriteString(w, "user="+r.Header.Get("X-User"))
 	})
-	h := c.Middleware(o)
+	h := in.wrap(c.Middleware(o))
 	var wg sync.WaitGroup
 	var wrong atomic.Int64
 	for i := 0; i < 100; i++ {
@@ -450,7 +454,9 @@ func TestLeaderCancelledHandsOver(t *testing.T) {
 		wg.Add(1)
 		go func(i int) { defer wg.Done(); bodies[i] = body(do(t, h, "GET", "/lc")) }(i)
 	}
-	time.Sleep(20 * time.Millisecond)
+	if _, ok := waitFor(5*time.Second, func() bool { return c.flights.waiting(c.testKey("/lc")) == len(bodies) }); !ok {
+		t.Fatal("the requests did not join the leader's fill")
+	}
 	cancel()
 	wg.Wait()
 	<-leaderDone

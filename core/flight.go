@@ -16,8 +16,9 @@ type fillResult struct {
 
 // call is one fill in progress.
 type call struct {
-	done chan struct{}
-	res  fillResult
+	done    chan struct{}
+	res     fillResult
+	waiters int // requests that joined it (under flights.mu)
 }
 
 // flights coalesces concurrent fills of one key in this process (like singleflight, but the
@@ -33,6 +34,7 @@ func (f *flights) join(key string) (*call, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.m[key]; ok {
+		c.waiters++
 		return c, false
 	}
 	return f.start(key), true
@@ -63,6 +65,16 @@ func (f *flights) inFlight(key string) bool {
 	_, ok := f.m[key]
 	f.mu.Unlock()
 	return ok
+}
+
+// waiting returns how many requests joined the call in progress for key (0 when none is).
+func (f *flights) waiting(key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.m[key]; c != nil {
+		return c.waiters
+	}
+	return 0
 }
 
 // finish publishes the result and wakes the waiters. It is idempotent.
@@ -105,6 +117,17 @@ func (m *marks) has(key string, now int64) bool {
 		return false
 	}
 	return ok
+}
+
+// take reports whether key is marked and unexpired, and unmarks it: one caller acts on a mark.
+func (m *marks) take(key string, now int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.m[key]
+	if ok {
+		delete(m.m, key)
+	}
+	return ok && now < until
 }
 
 func (m *marks) del(key string) {

@@ -112,3 +112,25 @@ func publicHandler(cc, text string) http.HandlerFunc {
 		_, _ = io.WriteString(w, text)
 	}
 }
+
+// arrivals counts the requests of a burst entering a handler, so that an origin can hold its
+// first run until the whole burst is in the cache, instead of sleeping and hoping it is.
+type arrivals struct {
+	want int64
+	n    atomic.Int64
+	all  chan struct{}
+}
+
+func newArrivals(n int) *arrivals { return &arrivals{want: int64(n), all: make(chan struct{})} }
+
+func (a *arrivals) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.n.Add(1) == a.want {
+			close(a.all)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait blocks until every request of the burst has entered.
+func (a *arrivals) wait() { <-a.all }

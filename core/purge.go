@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/strata-cache/strata/store"
 )
@@ -210,27 +209,4 @@ func (c *Cache) publish(ctx context.Context, msg string) {
 	if err := c.l2.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil && !errors.Is(err, store.ErrUnavailable) {
 		c.storeErr("l2", "publish", err)
 	}
-}
-
-// revalidateAfter refreshes an entry once the client has its answer: the response is flushed
-// first, then the handler runs on this goroutine with a context detached from the client and
-// bounded by RevalidateTimeout (RFC 5861 §3 "asynchronously"). Running it here, rather than on
-// a new goroutine, keeps request-scoped state that routers pool (chi's route context, gin's
-// Context) valid, and costs no goroutine per request. Concurrent refreshes of one key are
-// coalesced: only the first runs.
-func (c *Cache) revalidateAfter(x *exchange, e *entry, raw []byte) {
-	cl, ok := c.flights.tryLead(x.lk)
-	if !ok {
-		return
-	}
-	_ = http.NewResponseController(x.w).Flush()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.r.Context()), c.cfg.RevalidateTimeout)
-	defer cancel()
-	bg := *x
-	bg.w = nil
-	bg.r = x.r.WithContext(ctx)
-	bg.stale, bg.staleRaw = e, raw
-	bg.fwd = "stale"
-	bg.start = time.Now()
-	c.lead(&bg, cl)
 }

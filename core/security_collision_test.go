@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // secCollisionCache builds a cache for the tier whose every key hash is hash.
@@ -79,11 +78,12 @@ func TestSecurityForcedCollision(t *testing.T) {
 			// Concurrent misses of distinct URLs meet on one key: a waiter must never be
 			// handed the leader's answer for another URL.
 			cfg := tier.config(Config{})
+			in := newArrivals(50)
 			o := secPublic(func(r *http.Request) string {
-				time.Sleep(20 * time.Millisecond)
+				in.wait() // the first fill answers once all 50 are in the cache
 				return "slow " + strings.TrimPrefix(r.URL.Path, "/slow/")
 			})
-			site := secServe(t, secCollisionCache(t, tier, cfg, constant).Middleware(o))
+			site := secServe(t, in.wrap(secCollisionCache(t, tier, cfg, constant).Middleware(o)))
 			var wrong atomic.Int64
 			var wg sync.WaitGroup
 			for i := 0; i < 50; i++ {

@@ -14,8 +14,14 @@ import (
 
 // Middleware returns the caching handler in front of next. It serves GET and HEAD from the
 // cache and passes every other method through, invalidating on a successful unsafe request.
+//
+// next may run detached (see HandlerOptions.Detach): a stale answer that cannot be flushed is
+// refreshed on a goroutine of the cache, after the client's request returned. That is safe
+// when the cache wraps the router (cache.Middleware(mux)), or sits in a chain of plain
+// net/http middleware; with chi around the cache use chicache.Middleware, which copies chi's
+// pooled route context for it.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
-	return c.Handler(next, HandlerOptions{})
+	return c.Handler(next, HandlerOptions{Detach: DetachAsIs})
 }
 
 // HandlerOptions are what an adapter knows about its framework.
@@ -25,11 +31,30 @@ type HandlerOptions struct {
 	// labelled too. Default: the pattern of the net/http ServeMux route that handled the
 	// request, without its method ("GET /products/{id}" → "/products/{id}"); see muxRoute.
 	Route func(*http.Request) string
+
+	// Detach lets next run after the client's request returned, for a background refresh
+	// whose stale answer could not be flushed (an outer middleware's writer without Flush):
+	// the cache then answers at once and refreshes on a goroutine of its own, with a request
+	// it owns, built from the client's (method, URL, Host, a copy of the header, RemoteAddr,
+	// TLS; the context's values without its cancellation, bounded by
+	// Config.RevalidateTimeout). Detach receives that request on the client's goroutine,
+	// before the client's request returns, and returns the request next is given: it must
+	// copy whatever request-scoped state its framework pools or resets once the request
+	// returns (chicache clones chi's route context). DetachAsIs adds nothing.
+	//
+	// Nil (the default for Handler) means next must not run detached: gin and echo bind it to
+	// their pooled contexts. The refresh is then left to the key's next request, which
+	// revalidates in the foreground. Middleware sets DetachAsIs.
+	Detach func(*http.Request) *http.Request
 }
+
+// DetachAsIs is a HandlerOptions.Detach for a next handler that holds no pooled
+// per-request state: the cache's own copy of the request is used unchanged.
+func DetachAsIs(r *http.Request) *http.Request { return r }
 
 // Handler is Middleware with options, for adapters.
 func (c *Cache) Handler(next http.Handler, o HandlerOptions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, o.Route) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, o) })
 }
 
 // exchange is the state of one request through the cache.
@@ -40,7 +65,8 @@ type exchange struct {
 	start   time.Time
 	st      *reqState // per-route policy state, created for a fill when absent
 	routeFn func(*http.Request) string
-	handled *http.Request // the request the handler ran with, once it returned
+	handled *http.Request                     // the request the handler ran with, once it returned
+	detach  func(*http.Request) *http.Request // HandlerOptions.Detach
 
 	k       keys
 	pk      string      // primary key, verified against every entry read
@@ -63,7 +89,8 @@ type exchange struct {
 	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
 }
 
-func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route func(*http.Request) string) {
+func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
+	route := o.Route
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if reason := bypassReason(r); reason != "" {
 			c.serveBypass(w, r, next, route, reason) // upgrades and CONNECT (bypass.go)
@@ -81,7 +108,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	if served {
 		return
 	}
-	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route}
+	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route, detach: o.Detach}
 	var ignore []string
 	if x.st != nil && x.st.hasPolicy {
 		ignore = x.st.policy.IgnoredQuery()
@@ -302,8 +329,10 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 		x.lk = x.base
 	}
 	stale := -ttl
-	// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once.
-	if !e.noStale() && stale <= time.Duration(e.swr) {
+	// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once; unless
+	// an earlier stale answer could neither be flushed nor refreshed detached, and left the
+	// refresh to this request (see revalidateAfter).
+	if !e.noStale() && stale <= time.Duration(e.swr) && !c.due.take(x.lk, nowN) {
 		cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true, detail: "stale-while-revalidate"}
 		status := c.writeEntry(x.w, x.r, &e, cs, nowN)
 		c.observe(x, &e, ResultStale, "", false, status, 0, tier)
@@ -484,8 +513,8 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 		c.lead(x, cl)
 		return
 	}
-	waitStart := time.Now()
-	timer := time.NewTimer(c.cfg.LockWait)
+	waitStart := c.now()
+	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
 	select {
 	case <-cl.done:
 		timer.Stop()
@@ -559,7 +588,7 @@ func (c *Cache) sameVariant(e *entry, r *http.Request) bool {
 
 func (c *Cache) waited(start time.Time, served bool) {
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Waiter(time.Since(start), served)
+		c.cfg.Observer.Waiter(c.now().Sub(start), served)
 	}
 }
 
@@ -727,6 +756,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 		return
 	}
 	c.hfm.del(x.lk)
+	c.due.del(x.lk)
 	c.save(ctx, x, &b)
 	finish(fillResult{raw: b.raw, variant: b.e.variant})
 	n := now.UnixNano()
@@ -873,12 +903,18 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 // caller then runs the handler without the lock.
 func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token string) {
 	ctx := x.r.Context()
-	deadline := time.Now().Add(c.cfg.LockWait)
+	// LockWait bounds the wait in real time (a timer, not the injected clock, which tests
+	// may hold still).
+	deadline := time.NewTimer(c.cfg.LockWait)
+	defer deadline.Stop()
 	backoff := 2 * time.Millisecond
-	for time.Now().Before(deadline) {
+	for {
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
+			return nil, ""
+		case <-deadline.C:
 			t.Stop()
 			return nil, ""
 		case <-t.C:
@@ -901,7 +937,6 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 		}
 		backoff = min(backoff*2, 25*time.Millisecond)
 	}
-	return nil, ""
 }
 
 // peekL2 reads the entry x would fill directly from L2 (vary record first when needed), and

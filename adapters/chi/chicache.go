@@ -1,6 +1,7 @@
 package chicache
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -10,9 +11,11 @@ import (
 )
 
 // Middleware returns chi middleware that caches responses through c. Mount it on the router
-// (r.Use) or on a group; it labels metrics with chi's route pattern.
+// (r.Use) or on a group; it labels metrics with chi's route pattern. A stale answer that an
+// outer middleware cannot flush is refreshed in the background, with a copy of chi's route
+// context (chi pools the request's own).
 func Middleware(c *core.Cache) func(http.Handler) http.Handler {
-	opts := core.HandlerOptions{Route: routePattern}
+	opts := core.HandlerOptions{Route: routePattern, Detach: detach}
 	return func(next http.Handler) http.Handler { return c.Handler(next, opts) }
 }
 
@@ -31,4 +34,15 @@ func routePattern(r *http.Request) string {
 		return rc.RoutePattern()
 	}
 	return ""
+}
+
+// detach gives the cache's request for a background refresh a clone of chi's route context:
+// the request's own goes back to the router's pool when the request returns, and is reused
+// by the next one while the refresh routes.
+func detach(r *http.Request) *http.Request {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc.Clone()))
 }

@@ -14,7 +14,9 @@ import (
 
 // TestConformance runs the adapter suite on chi: the cache at the router, each route's
 // policy with r.With(chicache.Policy(p)), chi's Recoverer in front.
-func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+func TestConformance(t *testing.T) {
+	conformance.Run(t, mount, conformance.Options{DetachedRefresh: true})
+}
 
 // TestWire runs the suite's real-connection tests (upgrades, trailers) on chi.
 func TestWire(t *testing.T) { conformance.RunWire(t, mount) }

@@ -42,7 +42,8 @@ func recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 
 // TestConformance runs the adapter suite on echo: a recoverer and the cache with e.Use, each
 // route as e.Add(method, path, echo.WrapHandler(h), echocache.Policy(p)).
-func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+// The chain is bound to the framework's pooled Context, so a refresh never runs detached.
+func TestConformance(t *testing.T) { conformance.Run(t, mount, conformance.Options{}) }
 
 // TestWire runs the suite's real-connection tests (upgrades, trailers) on echo.
 func TestWire(t *testing.T) { conformance.RunWire(t, mount) }

@@ -35,6 +35,9 @@
 //     returns nil.
 //   - Flush (c.Response().Flush, c.Stream with a flushing reader) and Hijack switch the
 //     response to streaming: it reaches the client at once and is not stored.
+//   - A stale answer that cannot be flushed (a writer without Flush in front of echo) is not
+//     refreshed after it: the chain lives in echo's pooled Context and cannot run once the
+//     request returned. The key's next request revalidates in the foreground.
 //   - A handler's panic is re-raised by the cache after cleanup, so middleware.Recover in
 //     front answers 500 as usual.
 //   - echo routes HEAD apart from GET: register GET routes for HEAD too (e.Match with both

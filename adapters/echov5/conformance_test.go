@@ -24,7 +24,8 @@ func newEcho(cache *core.Cache) *echo.Echo {
 // TestConformance runs the adapter suite on echo v5 (L1, then with a Redis L2): echo's
 // Recover and the cache with e.Use, each route as e.Add(method, path,
 // echo.WrapHandler(h), echocache.Policy(p)).
-func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+// The chain is bound to the framework's pooled Context, so a refresh never runs detached.
+func TestConformance(t *testing.T) { conformance.Run(t, mount, conformance.Options{}) }
 
 // TestWire runs the suite's real-connection tests (upgrades, trailers) on echo v5.
 func TestWire(t *testing.T) { conformance.RunWire(t, mount) }

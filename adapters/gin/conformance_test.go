@@ -21,7 +21,8 @@ func TestMain(m *testing.M) {
 
 // TestConformance runs the adapter suite on gin: gin's Recovery and the cache on the
 // engine, each route as r.Handle(method, path, gincache.Policy(p), gin.WrapF(h)).
-func TestConformance(t *testing.T) { conformance.Run(t, mount) }
+// The chain is bound to the framework's pooled Context, so a refresh never runs detached.
+func TestConformance(t *testing.T) { conformance.Run(t, mount, conformance.Options{}) }
 
 // TestWire runs the suite's real-connection tests (upgrades, trailers) on gin.
 func TestWire(t *testing.T) { conformance.RunWire(t, mount) }

@@ -28,6 +28,10 @@
 //     handler and adds none.
 //   - Flush (c.Stream, SSE) and Hijack switch the response to streaming: it reaches the
 //     client at once and is not stored.
+//   - A stale answer that cannot be flushed (a net/http middleware's writer without Flush in
+//     front of gin; gin's own Flush would not say so) is not refreshed after it: the chain
+//     lives in gin's pooled Context and cannot run once the request returned. The key's
+//     next request revalidates in the foreground.
 //   - A handler's panic is re-raised by the cache after cleanup, with c.Writer back on the
 //     client's writer, so gin.Recovery registered before the cache answers 500 as usual.
 //   - Requests no route took (gin's 404 and 405, NoRoute and NoMethod handlers) are left to

@@ -66,7 +66,30 @@ type binding struct {
 	ran      bool // core ran the rest of the chain
 	panicked bool // ... and it panicked
 	w        responseWriter
+	cw       clientWriter
 }
+
+// clientWriter is gin's writer as the cache's client writer, with a flush that tells the
+// truth: gin's own Flush does nothing, silently, when the writer under it cannot flush (an
+// outer net/http middleware's wrapper), and the cache must know whether its stale answer has
+// left before it refreshes the entry on the request's goroutine.
+type clientWriter struct{ gin.ResponseWriter }
+
+func (w *clientWriter) FlushError() error {
+	u, ok := w.ResponseWriter.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		// A gin middleware's own wrapper (gzip, say): its Flush is trusted, as gin does.
+		w.ResponseWriter.Flush()
+		return nil
+	}
+	w.WriteHeaderNow() // what gin's Flush does first
+	return http.NewResponseController(u.Unwrap()).Flush()
+}
+
+func (w *clientWriter) Flush() { _ = w.FlushError() }
+
+// Unwrap lets http.ResponseController reach gin's writer (Hijack, deadlines).
+func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *middleware) newBinding() any {
 	b := new(binding)
@@ -86,10 +109,10 @@ func (m *middleware) serve(gc *gin.Context) {
 		return
 	}
 	b := m.pool.Get().(*binding)
-	b.gc, b.ran, b.panicked = gc, false, false
-	b.h.ServeHTTP(gc.Writer, gc.Request)
+	b.gc, b.ran, b.panicked, b.cw.ResponseWriter = gc, false, false, gc.Writer
+	b.h.ServeHTTP(&b.cw, gc.Request)
 	ran, panicked := b.ran, b.panicked
-	b.gc = nil
+	b.gc, b.cw.ResponseWriter = nil, nil
 	m.pool.Put(b)
 	if !ran || panicked {
 		// Answered from the cache (or from a stale entry after the handler panicked):

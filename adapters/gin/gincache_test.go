@@ -473,3 +473,39 @@ func (o *observer) routes() []string {
 	defer o.mu.Unlock()
 	return append([]string(nil), o.rs...)
 }
+
+// noFlush is a client writer that cannot flush (a net/http middleware's wrapper without
+// Flush or Unwrap): gin's own Flush silently does nothing on it.
+type noFlush struct{ http.ResponseWriter }
+
+// A stale answer that cannot be flushed is not held back by its refresh: gin's pooled Context
+// cannot serve a refresh after the request returned, so the answer leaves at once and the
+// next request revalidates in the foreground. (gin's Flush reports no error on such a
+// writer; the adapter asks the writer under it.)
+func TestStaleOnWriterThatCannotFlush(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := newEngine(newCache(t, core.Config{Clock: clock}))
+	var runs atomic.Int64
+	r.GET("/s", gincache.Policy(headers.Public(time.Second).StaleWhileRevalidate(time.Minute)), func(c *gin.Context) {
+		c.String(200, "s%d", runs.Add(1))
+	})
+	serve := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(noFlush{w}, httptest.NewRequest("GET", "/s", nil))
+		return w
+	}
+	serve()
+	mu.Lock()
+	now = now.Add(5 * time.Second)
+	mu.Unlock()
+	w := serve()
+	if w.Code != 200 || w.Body.String() != "s1" || w.Header().Get("Cache-Status") != "strata; hit; ttl=-4; detail=stale-while-revalidate" || runs.Load() != 1 {
+		t.Fatalf("stale answer: %d %q %q after %d runs", w.Code, w.Body.String(), w.Header().Get("Cache-Status"), runs.Load())
+	}
+	w = serve()
+	if w.Body.String() != "s2" || w.Header().Get("Cache-Status") != "strata; fwd=stale; ttl=1; stored" || runs.Load() != 2 {
+		t.Fatalf("next request: %q %q after %d runs, want a foreground revalidation", w.Body.String(), w.Header().Get("Cache-Status"), runs.Load())
+	}
+}

@@ -1,0 +1,14 @@
+package core
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package when a goroutine outlives its tests: a detached refresh, a
+// lock extender, a subscriber or a server a test forgot to stop. goleak retries for a while
+// before it reports, so goroutines that are ending as the tests end are not counted.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
