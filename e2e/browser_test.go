@@ -264,8 +264,9 @@ func cacheMember(t *testing.T, h network.Headers, name string) string {
 // TestBrowserCache drives Chromium against the demo (browser → tap → demo, no CDN).
 func TestBrowserCache(t *testing.T) {
 	t.Parallel()
-	browser := newBrowser(t)
+	chromiumBinary(t) // skip (or fail) before starting anything
 	s := newStack(t, false)
+	browser := newBrowser(t)
 	const p7 = "/products/7"
 	u := s.front() + p7
 
@@ -345,8 +346,9 @@ func TestBrowserCache(t *testing.T) {
 // the demo, Strata (L1) in front of its handlers.
 func TestBrowserThroughVarnish(t *testing.T) {
 	t.Parallel()
-	browser := newBrowser(t)
+	chromiumBinary(t) // skip (or fail) before starting anything
 	s := newStack(t, true)
+	browser := newBrowser(t)
 	const p8 = "/products/8"
 	u := s.front() + p8
 	alice := newTab(t, browser, nil)

@@ -160,7 +160,7 @@ func startDemo(t *testing.T, bin string, args ...string) *demo {
 		}
 		d := &demo{URL: "http://" + addr, proc: p}
 		err = p.waitReady(func() error {
-			resp, err := http.Get(d.URL + "/debug/origin")
+			resp, err := client.Get(d.URL + "/debug/origin")
 			if err != nil {
 				return err
 			}
@@ -198,7 +198,6 @@ func (d *demo) origin(t *testing.T) map[string]int {
 
 type varnish struct {
 	URL  string
-	dir  string // -n working directory
 	proc *proc
 }
 
@@ -235,14 +234,14 @@ func startVarnish(t *testing.T, bin, backendAddr string) *varnish {
 	var lastErr error
 	for i := range 3 {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		v := &varnish{URL: "http://" + addr, dir: filepath.Join(dir, "n"+strconv.Itoa(i))}
+		v := &varnish{URL: "http://" + addr}
 		args := []string{
 			"-F",         // foreground: the test owns the process and ends it by PID
 			"-j", "none", // no privilege separation: works as root and as a user alike
 			"-a", addr,
 			"-T", "none", // no management port
 			"-f", vcl,
-			"-n", v.dir,
+			"-n", filepath.Join(dir, "n"+strconv.Itoa(i)), // its working directory
 			"-s", "malloc,64m",
 			"-p", "thread_pools=1", "-p", "thread_pool_min=10",
 		}
