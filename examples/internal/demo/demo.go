@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -299,16 +300,45 @@ type Flags struct {
 	Addr  string
 	Redis string
 	Warm  string
+	// CDNPurge is the base URL of a CDN in front (Varnish with examples/cdn/default.vcl):
+	// every purge, PUT /products/{id}'s tag purges included, is sent there too through
+	// core.HTTPPurger. Empty (the default): no CDN is told.
+	CDNPurge string
+	// ForwardSurrogateKey passes the Surrogate-Key response field on (Config.ForwardSurrogateKey),
+	// for a CDN in front to index entries by tag. False (the default): stripped.
+	ForwardSurrogateKey bool
 }
 
-// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback) and -warm.
+// CDNTagHeader is the field the demo's CDN purges carry tags in: vmod_xkey's, as
+// examples/cdn/default.vcl reads it (README, "Invalidation and purging").
+const CDNTagHeader = "xkey-purge"
+
+// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback), -warm, -cdn-purge (env
+// STRATA_CDN_PURGE) and -forward-surrogate-key (env STRATA_FORWARD_SURROGATE_KEY=1).
 func ParseFlags() Flags {
 	var f Flags
 	flag.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen address")
 	flag.StringVar(&f.Redis, "redis", os.Getenv("REDIS_URL"), "redis:// URL of the shared L2 (empty: L1 only)")
 	flag.StringVar(&f.Warm, "warm", "", "file of URLs (one per line) to warm the cache with at start")
+	flag.StringVar(&f.CDNPurge, "cdn-purge", os.Getenv("STRATA_CDN_PURGE"),
+		"base URL of the CDN in front (Varnish with examples/cdn/default.vcl) that every purge is also sent to (empty: none)")
+	fwd, _ := strconv.ParseBool(os.Getenv("STRATA_FORWARD_SURROGATE_KEY"))
+	flag.BoolVar(&f.ForwardSurrogateKey, "forward-surrogate-key", fwd,
+		"pass Surrogate-Key on to the client, for a CDN in front to tag entries with (default: stripped)")
 	flag.Parse()
 	return f
+}
+
+// cdnPurger returns the Purger for -cdn-purge: nil when it is empty.
+func cdnPurger(endpoint string) (core.Purger, error) {
+	if endpoint == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("demo: -cdn-purge %q: want an http:// or https:// base URL", endpoint)
+	}
+	return &core.HTTPPurger{Endpoint: endpoint, TagHeader: CDNTagHeader}, nil
 }
 
 // Setup is what every example builds at start.
@@ -323,11 +353,17 @@ func NewSetup(f Flags) (*Setup, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg, metrics.Options{})
+	purger, err := cdnPurger(f.CDNPurge)
+	if err != nil {
+		return nil, err
+	}
 	cache, err := core.New(core.Config{RedisURL: f.Redis, Observer: m,
 		// Every example process serves the same site, whichever address it is reached on,
 		// so instances on one Redis share entries.
-		Host:   "demo",
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Host:                "demo",
+		Purger:              purger,
+		ForwardSurrogateKey: f.ForwardSurrogateKey,
+		Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +417,12 @@ func Banner(framework string, f Flags, adminToken string) string {
 	if adminToken == "" {
 		purge = "DISABLED: STRATA_ADMIN_TOKEN is not set (401 without a token, 403 with any)"
 		purgeTry = ""
+	}
+	if f.CDNPurge != "" {
+		l2 += "; purges also sent to the CDN at " + f.CDNPurge
+	}
+	if f.ForwardSurrogateKey {
+		l2 += "; Surrogate-Key forwarded"
 	}
 	return fmt.Sprintf(`strata %s example on %s (%s)
 routes (every GET route answers HEAD too):

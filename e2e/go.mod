@@ -1,0 +1,42 @@
+module github.com/strata-cache/strata/e2e
+
+go 1.26.0
+
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/strata-cache/strata v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/allegro/bigcache/v3 v3.1.0 // indirect
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	github.com/strata-cache/strata/examples v0.0.0-00010101000000-000000000000 // indirect
+	github.com/strata-cache/strata/metrics v0.0.0-00010101000000-000000000000 // indirect
+	github.com/zeebo/xxh3 v1.1.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// The demo the tests build and run (go build github.com/strata-cache/strata/examples/chi).
+tool github.com/strata-cache/strata/examples/chi
+
+replace (
+	github.com/strata-cache/strata => ..
+	github.com/strata-cache/strata/adapters/echo => ../adapters/echo
+	github.com/strata-cache/strata/adapters/gin => ../adapters/gin
+	github.com/strata-cache/strata/examples => ../examples
+	github.com/strata-cache/strata/metrics => ../metrics
+)
