@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -79,13 +78,13 @@ var (
 func demoBinary(t testing.TB) string {
 	t.Helper()
 	demoOnce.Do(func() {
-		goBin, ok := findBinary([]string{"go"}, filepath.Join(runtime.GOROOT(), "bin"))
+		goBin, ok := findBinary([]string{"go"}, filepath.Join(goroot(), "bin"))
 		if !ok {
 			demoErr = fmt.Errorf("the go command is not on PATH")
 			return
 		}
 		out := filepath.Join(buildDir, "demo")
-		cmd := exec.Command(goBin, "build", "-o", out, "github.com/strata-cache/strata/examples/chi")
+		cmd := exec.Command(goBin, "build", "-o", out, "github.com/strata-cache/strata/examples/chi") //nolint:gosec // G204: the go command found above
 		if b, err := cmd.CombinedOutput(); err != nil {
 			demoErr = fmt.Errorf("go build examples/chi: %v\n%s", err, b)
 			return
@@ -96,4 +95,13 @@ func demoBinary(t testing.TB) string {
 		t.Fatalf("e2e: %v", demoErr)
 	}
 	return demoBin
+}
+
+// goroot is where a go command may be found when it is not on PATH: $GOROOT, else the
+// default install location.
+func goroot() string {
+	if r := os.Getenv("GOROOT"); r != "" {
+		return r
+	}
+	return "/usr/local/go"
 }

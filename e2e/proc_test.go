@@ -33,7 +33,7 @@ func freePort(t testing.TB) int {
 			t.Fatal(err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		_ = l.Close()
 		if port > 1023 && !slices.Contains(chromeBlockedPorts, port) {
 			return port
 		}
@@ -56,7 +56,7 @@ type proc struct {
 // test failed.
 func start(t testing.TB, name, bin string, args, env []string) (*proc, error) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) //nolint:gosec // G204: the test's own servers (varnishd, the demo), started with arguments it builds
 	logs := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(cmd.Environ(), env...)

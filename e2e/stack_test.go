@@ -164,7 +164,7 @@ func startDemo(t *testing.T, bin string, args ...string) *demo {
 			if err != nil {
 				return err
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET /debug/origin: %s", resp.Status)
 			}
@@ -228,7 +228,7 @@ func startVarnish(t *testing.T, bin, backendAddr string) *varnish {
 	}
 	dir := t.TempDir()
 	vcl := filepath.Join(dir, "default.vcl")
-	if err := os.WriteFile(vcl, []byte(strings.Replace(string(src), portLine, `.port = "`+port+`";`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(vcl, []byte(strings.Replace(string(src), portLine, `.port = "`+port+`";`, 1)), 0o644); err != nil { //nolint:gosec // G306: varnishd compiles the VCL as its own unprivileged user, which must read it
 		t.Fatal(err)
 	}
 	var lastErr error
@@ -305,7 +305,7 @@ func do(method, u, body string, hdr ...string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return reply{}, err
