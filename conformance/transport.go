@@ -75,7 +75,7 @@ func (c *h2conn) roundTrip(t *testing.T, r *http.Request, send string) *response
 	if send != "" {
 		body = strings.NewReader(send)
 	}
-	req, err := http.NewRequest(r.Method, c.srv.URL+r.URL.RequestURI(), body)
+	req, err := http.NewRequest(r.Method, c.srv.URL+r.URL.RequestURI(), body) //nolint:gosec // G704: the test's own loopback server
 	if err != nil {
 		t.Fatalf("http2: %v", err)
 	}
@@ -87,7 +87,7 @@ func (c *h2conn) roundTrip(t *testing.T, r *http.Request, send string) *response
 	id := strconv.FormatInt(c.seq.Add(1), 10)
 	req.Header.Set(requestID, id)
 	res := &response{}
-	resp, err := c.client.Do(req)
+	resp, err := c.client.Do(req) //nolint:gosec // G704: the test's own loopback server
 	if err == nil {
 		b, rerr := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()

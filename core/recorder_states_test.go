@@ -40,11 +40,11 @@ func TestRecorderBuffers(t *testing.T) {
 func TestRecorderSnapshotCanonical(t *testing.T) {
 	rec := newRecorder(nil, 16)
 	defer rec.release()
-	rec.Header()["set-cookie"] = []string{"a=1"}
+	rec.Header()["set-cookie"] = []string{"a=1"} //nolint:staticcheck // SA1008: a handler's non-canonical key, on purpose
 	rec.Header()["Set-Cookie"] = []string{"b=2"}
 	rec.WriteHeader(200)
-	if got := rec.snap["Set-Cookie"]; len(got) != 2 || rec.snap["set-cookie"] != nil {
-		t.Fatalf("snapshot Set-Cookie %q, raw %q", got, rec.snap["set-cookie"])
+	if got := rec.snap["Set-Cookie"]; len(got) != 2 || rec.snap["set-cookie"] != nil { //nolint:staticcheck // SA1008: the raw key must be gone
+		t.Fatalf("snapshot Set-Cookie %q, raw %q", got, rec.snap["set-cookie"]) //nolint:staticcheck // SA1008: as above
 	}
 }
 
@@ -129,8 +129,8 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // status and flushes through the recorder fail or are ignored.
 func TestRecorderHijack(t *testing.T) {
 	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
+	defer func() { _ = a.Close() }()
+	defer func() { _ = b.Close() }()
 	w := &hijackWriter{ResponseRecorder: httptest.NewRecorder(), conn: a}
 	rec := newRecorder(w, 1024)
 	defer rec.release()
