@@ -16,7 +16,7 @@ func Scenarios() []Scenario {
 		conditionalScenarios, varyScenarios, negativeScenarios, staleScenarios,
 		coalesceScenarios, purgeScenarios, unsafeScenarios, cacheStatusScenarios,
 		limitScenarios, streamScenarios, panicScenarios, errorScenarios, keyScenarios, securityScenarios,
-		bypassScenarios,
+		bypassScenarios, revalidate304Scenarios,
 	} {
 		all = append(all, group()...)
 	}

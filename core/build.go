@@ -236,8 +236,10 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 }
 
 // freshen merges a 304's fields into the stale entry (RFC 9111 §4.3.4: replace the stored
-// fields with those in the 304, except the ones that describe the body) and rebuilds it.
-func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin time.Duration) built {
+// fields with those in the 304, except the ones that describe the body) and rebuilds it. It
+// also returns the merged fields (completed as build completes a fill's), which the client
+// gets when the result may not be stored.
+func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin time.Duration) (built, http.Header) {
 	old := x.stale
 	h := make(http.Header, len(old.fields)+4)
 	for _, f := range old.fields {
@@ -250,7 +252,31 @@ func (c *Cache) freshen(x *exchange, snap http.Header, now time.Time, origin tim
 		}
 		h[k] = v
 	}
-	return c.build(x, old.status, h, old.body, now, origin)
+	b := c.build(x, old.status, h, old.body, now, origin) // completes h in place, as for a 200
+	return b, h
+}
+
+// selects304 reports whether a 304 answering the cache's revalidation of stale selects it
+// (RFC 9111 §4.3.4): the cache's request was conditional (stale has a validator), and the
+// 304's own validator, when it sends one, is stale's: a strong ETag equal to it, a weak one
+// matching it weakly, or the same Last-Modified. A 304 without a validator selects the one
+// stored response it answers (lenient: RFC 9110 §15.4.5 asks for the ETag, not every
+// origin sends it).
+func selects304(stale *entry, h http.Header) bool {
+	if stale.etag == "" && stale.lastMod == 0 {
+		return false // the request was unconditional: no 304 could answer it
+	}
+	if et := h.Get("Etag"); et != "" {
+		if strings.HasPrefix(et, "W/") || strings.HasPrefix(stale.etag, "W/") {
+			return strings.TrimPrefix(et, "W/") == strings.TrimPrefix(stale.etag, "W/")
+		}
+		return et == stale.etag
+	}
+	if lm := h.Get("Last-Modified"); lm != "" && stale.lastMod != 0 {
+		t, err := http.ParseTime(lm)
+		return err == nil && t.Unix() == stale.lastMod
+	}
+	return true
 }
 
 // The ignored-parameters record of a path: kind 'Q', version, the query-less primary key it

@@ -674,6 +674,8 @@ func (c *Cache) lead(x *exchange, cl *call) {
 		}
 	}
 
+	refetched := false
+run:
 	rec := newRecorder(x.w, c.cfg.MaxBodyBytes)
 	defer rec.release()
 	rec.header = make(http.Header) // only the handler's own fields are stored
@@ -734,12 +736,30 @@ func (c *Cache) lead(x *exchange, cl *call) {
 		rec.WriteHeader(http.StatusOK) // the handler wrote nothing: an empty 200, as net/http sends
 	}
 
+	if rec.status == http.StatusNotModified && x.stale != nil && !refetched && !selects304(x.stale, rec.snap) {
+		// RFC 9111 §4.3.4: this 304 selects no stored response (another validator, or an
+		// answer to an unconditional request): it updates nothing, and the cache fetches the
+		// resource again, unconditionally. Nothing has reached the client yet.
+		refetched = true
+		x.stale, x.staleRaw = nil, nil
+		goto run
+	}
+
 	var b built
 	result, fwdStatus := ResultMiss, 0
 	if rec.status == http.StatusNotModified && x.stale != nil {
 		// §4.3.4: a 304 to the cache's conditional request freshens the stored response.
-		b = c.freshen(x, rec.snap, now, origin)
+		var merged http.Header
+		b, merged = c.freshen(x, rec.snap, now, origin)
 		result, fwdStatus = ResultRevalidated, http.StatusNotModified
+		if b.raw == nil {
+			// The freshened response may not be stored (no-store, private, no freshness…):
+			// the client still gets all of it, a 304 only if its own preconditions match
+			// (never the 304 the cache's request asked for), and the stale entry goes.
+			c.drop(ctx, x.lk)
+			rec.status, rec.snap = x.stale.status, merged
+			rec.buf = append(rec.buf[:0], x.stale.body...)
+		}
 	} else {
 		b = c.build(x, rec.status, rec.snap, rec.buf, now, origin)
 	}

@@ -67,6 +67,7 @@ type binding struct {
 	panicked bool // ... and it panicked
 	w        responseWriter
 	cw       clientWriter
+	index    int8 // gin's position in the chain when the cache middleware ran
 }
 
 // clientWriter is gin's writer as the cache's client writer, with a flush that tells the
@@ -110,6 +111,7 @@ func (m *middleware) serve(gc *gin.Context) {
 	}
 	b := m.pool.Get().(*binding)
 	b.gc, b.ran, b.panicked, b.cw.ResponseWriter = gc, false, false, gc.Writer
+	b.index = chainIndex(gc)
 	b.h.ServeHTTP(&b.cw, gc.Request)
 	ran, panicked := b.ran, b.panicked
 	b.gc, b.cw.ResponseWriter = nil, nil
@@ -124,6 +126,10 @@ func (m *middleware) serve(gc *gin.Context) {
 // ServeHTTP is core's next handler: the rest of gin's chain, writing into core's writer.
 func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.ran, b.panicked = true, true
+	// Core may run the rest of the chain a second time for one request (it refetches when
+	// a revalidation's 304 selects nothing stored, RFC 9111 §4.3.4): each run starts after
+	// this middleware.
+	setChainIndex(b.gc, b.index)
 	runChain(b.gc, &b.w, w, r)
 	b.panicked = false
 }
