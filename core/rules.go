@@ -2,8 +2,6 @@ package core
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/strata-cache/strata/headers"
@@ -52,8 +50,9 @@ type freshness struct {
 //
 //   - reqAuth: the request carried Authorization (§3.5);
 //   - negOK: the negative rules may apply (the route has a policy, or Rules.AllRoutes);
-//   - routeNeg: the route's negative TTL override (0 = none).
-func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg time.Duration, now time.Time) freshness {
+//   - routeNeg: the route's negative TTL override (0 = none);
+//   - delay: response_delay, the time the handler took (§4.2.3).
+func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
 	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
@@ -112,14 +111,14 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	case cc.MaxAge.Valid:
 		f.fresh = cc.MaxAge.Duration()
 	case len(h["Expires"]) > 0:
-		// §5.3: an invalid Expires (e.g. "0") means already expired.
-		exp, err := http.ParseTime(h.Get("Expires"))
-		if err != nil || len(h["Expires"]) > 1 {
+		// §5.3: an invalid Expires (e.g. "0", or not an HTTP-date) means already expired.
+		exp, ok := parseHTTPDate(h.Get("Expires"))
+		if !ok || len(h["Expires"]) > 1 {
 			f.reason = ReasonNoFreshness
 			return f
 		}
 		date := now
-		if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		if d, ok := parseHTTPDate(h.Get("Date")); ok {
 			date = d
 		}
 		f.fresh = exp.Sub(date)
@@ -135,19 +134,18 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		f.fresh, f.negative = ttl, true
 	}
 
-	// §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay); the
-	// handler runs in-process, so response_delay is negligible.
+	// §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay), where
+	// response_delay is the time the handler took (the fill's request to its response), in
+	// whole seconds as every age is: a handler's milliseconds do not age a fresh answer.
+	delay = delay.Truncate(time.Second)
 	var apparent, ageValue time.Duration
-	if d, err := http.ParseTime(h.Get("Date")); err == nil && now.After(d) {
+	if d, ok := parseHTTPDate(h.Get("Date")); ok && now.After(d) {
 		apparent = now.Sub(d)
 	}
-	if a := h.Get("Age"); a != "" {
-		if n, err := strconv.ParseInt(strings.TrimSpace(a), 10, 64); err == nil && n > 0 {
-			if n > 1<<31 {
-				n = 1 << 31 // §1.2.2
-			}
-			ageValue = time.Duration(n) * time.Second
-		}
+	if a, ok := parseAge(h["Age"]); ok {
+		ageValue = a + max(delay, 0)
+	} else {
+		ageValue = max(delay, 0)
 	}
 	f.initAge = max(apparent, ageValue)
 

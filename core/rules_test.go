@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,13 @@ func TestDecide(t *testing.T) {
 		{"206 not stored", "9111 §3 (no range support)", 206, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
 		{"304 not stored", "9111 §3", 304, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
 		{"5xx never stored", "negative rules", 503, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
+		{"obsolete rfc850 Expires", "9110 §5.6.7", 200, http.Header{"Date": {date}, "Expires": {strings.Replace(now.Add(30*time.Second).Format(time.RFC850), "UTC", "GMT", 1)}}, false, want{fresh: 30 * time.Second}},
+		{"obsolete asctime Expires", "9110 §5.6.7", 200, http.Header{"Date": {date}, "Expires": {now.Add(30 * time.Second).Format(time.ANSIC)}}, false, want{fresh: 30 * time.Second}},
+		{"Expires with two spaces is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06  Nov 2094 08:49:37 GMT"}}, false, want{reason: ReasonNoFreshness}},
+		{"Expires with a one-digit hour is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06 Nov 2094 8:49:37 GMT"}}, false, want{reason: ReasonNoFreshness}},
+		{"Expires in lower-case gmt is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06 Nov 2094 08:49:37 gmt"}}, false, want{reason: ReasonNoFreshness}},
+		{"list-valued Age: the first member", "9111 §5.1", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"20, 5"}}, false, want{fresh: time.Minute, initAge: 20 * time.Second}},
+		{"overflowing Age clamps to 2^31", "9111 §1.2.2", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"99999999999999999999999"}}, false, want{reason: ReasonNoFreshness, fresh: time.Minute, initAge: (1 << 31) * time.Second}},
 		{"1xx never stored", "9111 §3 (final status)", 103, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
 		{"404 negative default", "9111 §4.2.2, 9110 §15.1", 404, http.Header{}, false, want{fresh: 10 * time.Second, neg: true}},
 		{"404 explicit wins", "9111 §4.2.1", 404, http.Header{"Cache-Control": {"max-age=3"}}, false, want{fresh: 3 * time.Second}},
@@ -69,7 +77,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := decide(tt.status, tt.h, tt.auth, rules, true, 0, now)
+			got := decide(tt.status, tt.h, tt.auth, rules, true, 0, 0, now)
 			w := tt.want
 			if got.reason != w.reason || got.fresh != w.fresh || got.initAge != w.initAge || got.swr != w.swr ||
 				got.sie != w.sie || got.noStale != w.noStale || got.negative != w.neg || len(got.strip) != len(w.strip) {
@@ -81,5 +89,28 @@ func TestDecide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// §4.2.3: the time the handler took (response_delay) ages the answer, in whole seconds; a
+// handler's milliseconds do not.
+func TestDecideResponseDelay(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	rules, _ := negative.Rules{}.Validate()
+	h := http.Header{"Cache-Control": {"max-age=4"}}
+	for _, tt := range []struct {
+		delay, want time.Duration
+	}{
+		{2 * time.Second, 2 * time.Second},
+		{2500 * time.Millisecond, 2 * time.Second},
+		{30 * time.Millisecond, 0},
+	} {
+		if got := decide(200, h, false, rules, true, 0, tt.delay, now); got.initAge != tt.want || got.reason != ReasonNone {
+			t.Errorf("delay %v: initAge %v (%q), want %v", tt.delay, got.initAge, got.reason, tt.want)
+		}
+	}
+	h = http.Header{"Cache-Control": {"max-age=4"}, "Age": {"1"}}
+	if got := decide(200, h, false, rules, true, 0, 2*time.Second, now); got.initAge != 3*time.Second {
+		t.Errorf("Age 1 + delay 2s: initAge %v, want 3s", got.initAge)
 	}
 }
