@@ -1,11 +1,15 @@
 package core
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // parseHTTPDate parses an HTTP-date strictly (RFC 9110 §5.6.7): the preferred IMF-fixdate
 // ("Sun, 06 Nov 1994 08:49:37 GMT") and the two obsolete forms a recipient must accept,
 // rfc850-date ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime-date ("Sun Nov  6 08:49:37
-// 1994"). Anything else (extra spaces, one-digit hours, "gmt", other zones) is not a date:
+// 1994"), day and month names in any case. Anything else (extra spaces, one-digit hours,
+// "gmt", other zones) is not a date:
 // for Expires that means already expired (RFC 9111 §5.3). time.Parse alone is more lenient
 // than the grammar, so the shape is checked first, character by character.
 func parseHTTPDate(s string) (time.Time, bool) {
@@ -30,8 +34,9 @@ func parseHTTPDate(s string) (time.Time, bool) {
 	return t.UTC(), true
 }
 
-// shape matches s against a pattern: '0' a digit, 'A' an upper-case and 'a' a lower-case
-// letter, ' ' a space; any other byte stands for itself.
+// shape matches s against a pattern: '0' a digit, 'A' and 'a' a letter (day and month names
+// are matched without regard to case, as most recipients do), ' ' a space; any other byte
+// stands for itself.
 func shape(s, pattern string) bool {
 	for i := 0; i < len(pattern); i++ {
 		c, p := s[i], pattern[i]
@@ -40,12 +45,8 @@ func shape(s, pattern string) bool {
 			if c < '0' || c > '9' {
 				return false
 			}
-		case 'A':
-			if c < 'A' || c > 'Z' {
-				return false
-			}
-		case 'a':
-			if c < 'a' || c > 'z' {
+		case 'A', 'a':
+			if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
 				return false
 			}
 		default:
@@ -58,9 +59,10 @@ func shape(s, pattern string) bool {
 }
 
 func fullDay(s string) bool {
-	switch s {
-	case "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday":
-		return true
+	for _, d := range [...]string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"} {
+		if strings.EqualFold(s, d) {
+			return true
+		}
 	}
 	return false
 }

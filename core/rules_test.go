@@ -58,6 +58,7 @@ func TestDecide(t *testing.T) {
 		{"Expires with two spaces is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06  Nov 2094 08:49:37 GMT"}}, false, want{reason: ReasonNoFreshness}},
 		{"Expires with a one-digit hour is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06 Nov 2094 8:49:37 GMT"}}, false, want{reason: ReasonNoFreshness}},
 		{"Expires in lower-case gmt is expired", "9110 §5.6.7", 200, http.Header{"Expires": {"Sun, 06 Nov 2094 08:49:37 gmt"}}, false, want{reason: ReasonNoFreshness}},
+		{"Expires day and month in any case", "9110 §5.6.7", 200, http.Header{"Date": {date}, "Expires": {strings.ToLower(now.Add(30 * time.Second).Format(http.TimeFormat)[:12]) + now.Add(30 * time.Second).Format(http.TimeFormat)[12:]}}, false, want{fresh: 30 * time.Second}},
 		{"list-valued Age: the first member", "9111 §5.1", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"20, 5"}}, false, want{fresh: time.Minute, initAge: 20 * time.Second}},
 		{"overflowing Age clamps to 2^31", "9111 §1.2.2", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"99999999999999999999999"}}, false, want{reason: ReasonNoFreshness, fresh: time.Minute, initAge: (1 << 31) * time.Second}},
 		{"1xx never stored", "9111 §3 (final status)", 103, http.Header{"Cache-Control": {"max-age=60"}}, false, want{reason: ReasonStatus}},
