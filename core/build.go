@@ -14,16 +14,17 @@ import (
 // built is an entry ready to store, and what is still to be written to L2 after the client
 // has its answer.
 type built struct {
-	raw    []byte
-	e      entry
-	key    string
-	ttl    time.Duration
-	vary   []byte   // encoded vary record to write at base, if any
-	evict  []string // variant keys the vary record let go (full, expired, or another field set)
-	ignore []byte   // encoded record of a route's ignored query parameters, if any
-	strip  []string
-	tags   []string
-	reason Reason
+	raw     []byte
+	e       entry
+	key     string
+	ttl     time.Duration
+	vary    []byte        // encoded vary record to write at base, if any
+	varyTTL time.Duration // its lifetime: as long as its longest-lived variant
+	evict   []string      // variant keys the vary record let go (full, expired, or another field set)
+	ignore  []byte        // encoded record of a route's ignored query parameters, if any
+	strip   []string
+	tags    []string
+	reason  Reason
 }
 
 // policy returns the route policy recorded for the request.
@@ -126,7 +127,6 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		vkey = variantValues(nil, fields, x.r)
 		variant = c.variantHash(vkey)
 		key = string(c.variantKey(nil, x.k, variant))
-		b.vary, b.evict = c.nextVaryRecord(x, fields, variant, now)
 	}
 	e := entry{
 		status:    status,
@@ -174,8 +174,8 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		life = time.Second
 	}
 	e.expires = now.Add(life).UnixNano()
-	if b.vary != nil {
-		b.vary = setVariantExpiry(b.vary, variant, e.expires)
+	if len(fields) > 0 {
+		b.vary, b.varyTTL, b.evict = c.nextVaryRecord(x, fields, variant, e.expires, now)
 	}
 	b.raw = e.encode(make([]byte, 0, e.size()))
 	if len(b.raw) > c.cfg.MaxEntryBytes { // the same bound for every tier
@@ -196,7 +196,7 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	c.l1Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
-		c.l1Set(ctx, x.base, b.vary, varyTTL(b.vary, c.now()))
+		c.l1Set(ctx, x.base, b.vary, b.varyTTL)
 	}
 	c.l1Delete(ctx, b.evict...)
 	if b.ignore != nil {
@@ -217,7 +217,7 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	ctx = context.WithoutCancel(ctx)
 	c.l2Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
-		c.l2Set(ctx, x.base, b.vary, varyTTL(b.vary, c.now()))
+		c.l2Set(ctx, x.base, b.vary, b.varyTTL)
 	}
 	if len(b.evict) > 0 {
 		if err := c.l2.Delete(ctx, b.evict...); err != nil {
@@ -322,54 +322,41 @@ func (c *Cache) routeIgnore(ctx context.Context, r *http.Request) []string {
 	return strings.Split(names, "&")
 }
 
-// nextVaryRecord returns the URL's vary record with variant added, and the variant keys it
-// let go: the previous record's variants when the field set changed (they can no longer be
-// selected), expired ones, and, when the record is full (Config.MaxVariants), the variant
-// that expires first, so that junk values never lock a real one out.
-func (c *Cache) nextVaryRecord(x *exchange, fields []string, variant uint64, now time.Time) (rec []byte, evict []string) {
+// nextVaryRecord returns the URL's vary record with variant (expiring at expires) added, the
+// record's lifetime (that of its longest-lived variant), and the variant keys it let go: the
+// previous record's variants when the field set changed (they can no longer be selected),
+// expired ones, and, when the record is full (Config.MaxVariants), the variant that expires
+// first, so that junk values never lock a real one out.
+func (c *Cache) nextVaryRecord(x *exchange, fields []string, variant uint64, expires int64, now time.Time) (rec []byte, ttl time.Duration, evict []string) {
 	v := varyRecord{key: x.pk, fields: fields}
 	n := now.UnixNano()
 	if x.vrec != nil {
 		same := slices.Equal(x.vrec.fields, fields)
 		for _, s := range x.vrec.variants {
-			if same && s.expires > n {
+			switch {
+			case s.hash == variant:
+				// stored again below, with its new expiry
+			case same && s.expires > n:
 				v.variants = append(v.variants, s)
-			} else if s.hash != variant {
+			default:
 				evict = append(evict, string(c.variantKey(nil, x.k, s.hash)))
 			}
 		}
 	}
-	if !v.has(variant) {
-		for len(v.variants) >= c.cfg.MaxVariants && len(v.variants) > 0 {
-			oldest := 0
-			for i, s := range v.variants {
-				if s.expires < v.variants[oldest].expires {
-					oldest = i
-				}
+	for len(v.variants) >= c.cfg.MaxVariants && len(v.variants) > 0 {
+		oldest := 0
+		for i, s := range v.variants {
+			if s.expires < v.variants[oldest].expires {
+				oldest = i
 			}
-			evict = append(evict, string(c.variantKey(nil, x.k, v.variants[oldest].hash)))
-			v.variants = slices.Delete(v.variants, oldest, oldest+1)
 		}
-		v.variants = append(v.variants, variantSlot{hash: variant})
+		evict = append(evict, string(c.variantKey(nil, x.k, v.variants[oldest].hash)))
+		v.variants = slices.Delete(v.variants, oldest, oldest+1)
 	}
-	return v.encode(nil), evict
-}
-
-// setVariantExpiry re-encodes a vary record with the expiry of one variant set.
-func setVariantExpiry(rec []byte, variant uint64, expires int64) []byte {
-	var v varyRecord
-	if decodeVary(rec, &v) != nil {
-		return rec
+	v.variants = append(v.variants, variantSlot{hash: variant, expires: expires})
+	last := expires
+	for _, s := range v.variants {
+		last = max(last, s.expires)
 	}
-	for i := range v.variants {
-		if v.variants[i].hash == variant {
-			v.variants[i].expires = expires
-		}
-	}
-	return v.encode(nil)
-}
-
-// varyTTL is how long a vary record lives: as long as its longest-lived variant.
-func varyTTL(rec []byte, now time.Time) time.Duration {
-	return max(remaining(rec, now), time.Second)
+	return v.encode(nil), max(time.Duration(last-n), time.Second), evict
 }

@@ -367,11 +367,11 @@ func (c *Cache) readEntry(ctx context.Context, x *exchange, raw []byte, e *entry
 		x.collision = true
 		return false
 	}
-	// Last guard: never send a coding the client did not ask for (RFC 9110 §12.5.3).
-	return e.codingFor(x.r)
+	return x.matches(e)
 }
 
-// matches reports whether a decoded entry answers x (see readEntry), without side effects.
+// matches reports whether a decoded entry answers x (see readEntry), without side effects;
+// its last guard never sends a coding the client did not ask for (RFC 9110 §12.5.3).
 func (x *exchange) matches(e *entry) bool {
 	return e.key == x.pk && e.vkey == x.vkey && e.codingFor(x.r)
 }
