@@ -12,7 +12,7 @@ type Stats struct {
 
 	// L2 holds the Redis tier's counters (errors, timeouts, breaker state, …). Zero when the
 	// cache has no L2 (HasL2 false); note that the zero breaker state reads "closed".
-	L2    store.RedisStats
+	L2    store.TierStats
 	HasL2 bool
 }
 

@@ -65,8 +65,8 @@ type RedisOptions struct {
 	Usable func(value []byte) bool
 }
 
-// RedisStats is a snapshot of Redis counters.
-type RedisStats struct {
+// TierStats is a snapshot of Redis counters.
+type TierStats struct {
 	Gets         uint64       // Get calls
 	Hits         uint64       // Get calls that returned a value (a usable one, with RedisOptions.Usable)
 	Misses       uint64       // Get calls that returned ErrNotFound (Unusable included)
@@ -245,8 +245,8 @@ func (r *Redis) InstanceID() string { return r.id }
 func (r *Redis) Healthy() bool { return r.br.State() == BreakerClosed }
 
 // Stats returns a snapshot of the counters.
-func (r *Redis) Stats() RedisStats {
-	return RedisStats{
+func (r *Redis) Stats() TierStats {
+	return TierStats{
 		Gets:         r.gets.Load(),
 		Hits:         r.hits.Load(),
 		Misses:       r.misses.Load(),

@@ -130,7 +130,7 @@ func TestRedisDefaults(t *testing.T) {
 	}
 }
 
-func TestRedisStats(t *testing.T) {
+func TestTierStats(t *testing.T) {
 	srv := redistest.Start(t)
 	r := newRedis(t, srv, store.RedisOptions{})
 	if err := r.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
