@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -38,6 +39,12 @@ type Event struct {
 	Duration time.Duration // time in the cache middleware, handler included
 	Origin   time.Duration // time in the handler (0 on a hit)
 	Tier     string        // "l1", "l2" or "" for a hit's source
+	// Context is the request's context (for a background refresh, the refresh's own): an
+	// Observer that traces reads the request's span from it. Never nil.
+	Context context.Context
+	// Key is the request's key hash (hex digits, as in Cache-Status with Debug), for
+	// correlating a trace with the store; "" when the request was not looked up.
+	Key string
 }
 
 // Observer receives cache events; it must be safe for concurrent use and fast (it runs on the
@@ -60,4 +67,12 @@ type Purger interface {
 	PurgeURLs(ctx context.Context, urls []string) error
 	PurgeTags(ctx context.Context, tags []string) error
 	PurgeAll(ctx context.Context) error
+}
+
+// hexKey renders a key hash for Event.Key ("" for none).
+func hexKey(h uint64) string {
+	if h == 0 {
+		return ""
+	}
+	return strconv.FormatUint(h, 16)
 }

@@ -31,7 +31,7 @@ func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Ha
 		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
 	}
 	if c.cfg.Observer != nil {
-		ev := Event{Result: ResultBypass, Reason: string(ReasonMethod), Status: sw.status, Duration: c.now().Sub(start)}
+		ev := Event{Result: ResultBypass, Reason: string(ReasonMethod), Status: sw.status, Duration: c.now().Sub(start), Context: r.Context()}
 		if route != nil {
 			ev.Route = route(r)
 		} else {

@@ -212,7 +212,8 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	}
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
-		ev := Event{Result: hitResult(status, e), Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route}
+		ev := Event{Result: hitResult(status, e), Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route,
+			Context: r.Context(), Key: hexKey(k.hash)}
 		if route != nil {
 			if rt := route(r); rt != "" {
 				ev.Route = rt
@@ -909,7 +910,7 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 		return
 	}
 	ev := Event{Result: res, Reason: reason, Stored: stored, Status: status, Origin: origin, Tier: tier,
-		Duration: c.now().Sub(x.start)}
+		Duration: c.now().Sub(x.start), Context: x.r.Context(), Key: hexKey(x.k.hash)}
 	if ev.Route = x.route(); ev.Route == "" && e != nil {
 		ev.Route = e.route
 	}
