@@ -18,6 +18,7 @@ import (
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/headers"
 	"github.com/strata-cache/strata/internal/redistest"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // Host is the Host of every request the suite sends (unless a step sets its own), so
@@ -203,15 +204,14 @@ func runScenarios(t *testing.T, mount Mount, scenarios []Scenario, client redis.
 		seen[sc.Name] = true
 		t.Run(sc.Name, func(t *testing.T) {
 			cfg := core.Config{
-				L1MaxBytes:   8 << 20,
-				Jitter:       -1,
-				Beta:         -1,
-				Logger:       slog.New(slog.DiscardHandler),
-				RedisTimeout: 2 * time.Second, // semantics, not latency: a loaded test machine must not trip the breaker
+				L1MaxBytes: 8 << 20,
+				Jitter:     -1,
+				Beta:       -1,
+				Logger:     slog.New(slog.DiscardHandler),
 			}
 			if client != nil {
-				cfg.Redis = client
 				cfg.Namespace = fmt.Sprintf("conf%d-%d", i, time.Now().UnixNano())
+				cfg.L2 = redisL2(t, client, cfg.Namespace)
 				cfg.DisableL1 = i%2 == 1
 				if cfg.DisableL1 {
 					t.Log("tiers: Redis L2 only")
@@ -636,4 +636,17 @@ func clip(s string) string {
 		return s[:120] + "…"
 	}
 	return s
+}
+
+// redisL2 is the Redis L2 and fleet of a scenario's caches (closed by t.Cleanup), with the
+// namespace as its prefix. Its per-call timeout is generous: these tests check semantics, not
+// latency, and a loaded test machine must not trip the breaker.
+func redisL2(t *testing.T, client redis.UniversalClient, namespace string) *redisstore.Store {
+	t.Helper()
+	rs, err := redisstore.New(client, redisstore.Options{Prefix: namespace, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("redisstore.New: %v", err)
+	}
+	t.Cleanup(func() { _ = rs.Close() })
+	return rs
 }

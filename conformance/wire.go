@@ -144,9 +144,8 @@ func newWire(t *testing.T, mount Mount, client redis.UniversalClient) *wire {
 	cfg := core.Config{LockWait: upgradeLockWait, Logger: slog.New(slog.DiscardHandler)}
 	if client != nil {
 		n = 2
-		cfg.Redis = client
-		cfg.RedisTimeout = 2 * time.Second // semantics, not latency
 		cfg.Namespace = fmt.Sprintf("wire%d-%d", wireSeq.Add(1), time.Now().UnixNano())
+		cfg.L2 = redisL2(t, client, cfg.Namespace)
 	}
 	for range n {
 		cache, err := core.New(cfg)

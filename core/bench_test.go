@@ -235,7 +235,7 @@ func BenchmarkL2Hit(b *testing.B) {
 	for i, sz := range benchSizes {
 		body := benchJSON(sz.n)
 		path := "/products/" + strconv.Itoa(i)
-		c := benchCache(b, Config{Redis: client, DisableL1: true, Namespace: "bench" + strconv.Itoa(i)})
+		c := benchCache(b, withRedis(b, Config{DisableL1: true, Namespace: "bench" + strconv.Itoa(i)}, client, redisOpts{}))
 		h := c.Middleware(benchBare(body))
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		benchPrime(b, h, r, "stored")

@@ -202,34 +202,29 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	if b.ignore != nil {
 		c.l1Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
-	if c.shared() == nil { // without a shared L2 (or before its secret is known) the index is local
-		c.tags.add(b.tags, b.key)
+	if _, f := c.shared(); f == Fleet(c.local) {
+		_ = c.local.TagAdd(ctx, b.tags, b.key, b.ttl) // the local index follows the L1
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Store(b.e.route, "", true)
 	}
 }
 
+// saveShared writes a built entry to the shared tier and its tags to the shared fleet (both
+// none before this instance has the fleet's key secret).
 func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
-	if c.shared() == nil {
-		return
-	}
 	ctx = context.WithoutCancel(ctx)
 	c.l2Set(ctx, b.key, b.raw, b.ttl)
 	if b.vary != nil {
 		c.l2Set(ctx, x.base, b.vary, b.varyTTL)
 	}
-	if len(b.evict) > 0 {
-		if err := c.l2.Delete(ctx, b.evict...); err != nil {
-			c.storeErr("l2", "delete", err)
-		}
-	}
+	c.l2Delete(ctx, b.evict...)
 	if b.ignore != nil {
 		c.l2Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
-	if len(b.tags) > 0 {
+	if _, f := c.shared(); len(b.tags) > 0 && f != Fleet(c.local) { // else indexed by save
 		// The tag sets outlive their entries a little, so a purge always finds them.
-		if err := c.l2.TagAdd(ctx, b.tags, b.key, b.ttl+time.Minute); err != nil {
+		if err := f.TagAdd(ctx, b.tags, b.key, b.ttl+time.Minute); err != nil {
 			c.storeErr("l2", "tag", err)
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,22 +19,24 @@ import (
 	"github.com/strata-cache/strata/store"
 )
 
-// Cache is an RFC 9111 shared HTTP cache over an in-process L1 and an optional Redis L2.
+// Cache is an RFC 9111 shared HTTP cache over an in-process L1 and an optional shared L2.
 // It is safe for concurrent use. Create it with New; Close releases it.
 type Cache struct {
 	cfg Config
 
-	l1        *store.L1
-	hot       *hotSet // decoded view of the hottest L1 entries (nil: off)
-	l2        *store.Redis
-	ownsRedis bool
-	stopSub   func()
+	l1      memTier     // store.L1, or noTier with DisableL1
+	hot     *hotSet     // decoded view of the hottest L1 entries (nil: off)
+	l2      Tier        // Config.L2, or noTier
+	fleet   Fleet       // Config.Fleet, L2 when it is one, or local
+	local   *localFleet // this instance alone (its tag index follows the L1)
+	stopSub func()
 
-	gen atomic.Uint64 // namespace generation (PurgeAll bumps it)
+	gen      atomic.Uint64 // namespace generation (PurgeAll bumps it)
+	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
 
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
 	secretMu     sync.Mutex          // guards secret
-	secret       string              // the fleet's key secret, once read from Redis
+	secret       string              // the fleet's key secret, once read from the fleet
 	keysShared   atomic.Bool         // seed is the fleet's: L2 may be used for entries
 	hash         func([]byte) uint64 // tests only: replaces the keyed hash
 	trusted      []string            // Config.TrustHeaders, canonical and sorted
@@ -50,7 +50,6 @@ type Cache struct {
 	hfm       marks
 	due       marks     // keys whose refresh was left to the next request (see revalidateAfter)
 	refreshes refreshes // background refreshes on goroutines of their own
-	tags      *tagIndex // without Redis
 
 	hitStatus [1024]string
 
@@ -58,8 +57,9 @@ type Cache struct {
 	logLast map[string]time.Time
 }
 
-// New validates cfg, fills its defaults and builds the tiers. With Redis configured it reads
-// the namespace generation and subscribes to the invalidation channel.
+// New validates cfg, fills its defaults and builds the L1. With a fleet (Config.Fleet, or an L2
+// that is one) it reads the key secret and the namespace generation, and subscribes to the
+// invalidation bus.
 func New(cfg Config) (*Cache, error) {
 	return newCache(cfg, nil)
 }
@@ -100,50 +100,36 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	c.due.max = 100_000
 	c.refreshes.init()
 	c.initStatus()
-	c.tags = newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,
-		func(keys []string) { c.l1Delete(context.Background(), keys...) })
+	c.local = &localFleet{tags: newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,
+		func(keys []string) { c.l1Delete(context.Background(), keys...) })}
+	c.l1, c.l2, c.fleet = noTier{}, noTier{}, c.local
 	if !cfg.DisableL1 {
-		c.l1, err = store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock,
+		l1, err := store.NewL1(store.L1Config{MaxBytes: cfg.L1MaxBytes, Shards: l1Shards(cfg), Clock: cfg.Clock,
 			OnRemove: c.l1Removed})
 		if err != nil {
 			return nil, fmt.Errorf("core: L1: %w", err)
 		}
-		c.hot = newHotSet(cfg.HotBytes)
+		c.l1, c.hot = l1, newHotSet(cfg.HotBytes)
 	}
-	ropts := store.RedisOptions{
-		Prefix:          cfg.Namespace,
-		Timeout:         cfg.RedisTimeout,
-		BreakerFailures: cfg.BreakerFailures,
-		BreakerCooldown: cfg.BreakerCooldown,
-		Logger:          cfg.Logger,
-		Usable:          usable, // an entry this version cannot decode is a miss, not a hit
-		// Invalidations may have been missed while disconnected: drop the L1 and re-read
-		// the namespace generation.
-		OnReconnect: func() { c.onReconnect() },
+	if cfg.L2 != nil {
+		c.l2 = cfg.L2
 	}
-	switch {
-	case cfg.Redis != nil:
-		c.l2, err = store.NewRedis(cfg.Redis, ropts)
-	case cfg.RedisURL != "":
-		c.l2, err = store.NewRedisFromURL(cfg.RedisURL, ropts)
-		c.ownsRedis = true
-	}
-	if err != nil {
-		_ = c.closeL1()
-		return nil, fmt.Errorf("core: L2: %w", err)
+	switch f, ok := cfg.L2.(Fleet); {
+	case cfg.Fleet != nil:
+		c.fleet = cfg.Fleet
+	case ok:
+		c.fleet = f
 	}
 	c.initSecret()
-	if c.l2 != nil {
-		c.loadGen(context.Background())
-		c.subscribe()
-	}
+	c.setGen(c.loadGen(context.Background()))
+	c.stopSub = c.fleet.Subscribe(c.onMessage, c.onReconnect)
 	return c, nil
 }
 
-// initSecret seeds the keyed hash: from Config.KeySecret, else from the fleet's secret in
-// Redis (created by the first instance), else at random for this process. Until an instance
-// with an L2 has the fleet's secret (Redis down at start), it keeps entries out of L2 and
-// retries every second.
+// initSecret seeds the keyed hash: from Config.KeySecret, else from the fleet's secret
+// (created by the first instance; an instance alone keeps its own random one). Until an
+// instance has the fleet's secret (the fleet unreachable at start), it keeps entries out of
+// L2, its tags in its own index, and retries every second.
 func (c *Cache) initSecret() {
 	if len(c.cfg.KeySecret) > 0 {
 		c.seed.Store(xxh3.Hash(c.cfg.KeySecret))
@@ -153,19 +139,13 @@ func (c *Cache) initSecret() {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	c.seed.Store(binary.LittleEndian.Uint64(b[:]))
-	if c.l2 == nil {
-		c.keysShared.Store(true)
-		return
-	}
 	if !c.loadSecret() {
 		go c.retrySecret()
 	}
 }
 
-func (c *Cache) secretKey() string { return c.cfg.Namespace + ":secret" }
-
 // loadSecret reads the fleet's key secret, proposing this instance's own (or a new random
-// one) when Redis has none: after a Redis restart lost it, the first instance to reconnect
+// one) when the fleet has none: after a Redis restart lost it, the first instance to reconnect
 // re-creates it with the value it uses, and the others adopt it, so the fleet converges.
 func (c *Cache) loadSecret() bool {
 	c.secretMu.Lock()
@@ -176,17 +156,14 @@ func (c *Cache) loadSecret() bool {
 		_, _ = rand.Read(b[:])
 		proposal = hex.EncodeToString(b[:])
 	}
-	v, err := c.l2.GetOrSet(context.Background(), c.secretKey(), proposal)
+	v, err := c.fleet.Secret(context.Background(), proposal)
 	if err != nil || v == "" {
 		return false
 	}
 	c.secret = v
 	if s := xxh3.HashString(v); s != c.seed.Load() {
 		c.seed.Store(s)
-		if c.l1 != nil { // entries keyed with another secret are unreachable now
-			c.hot.clear()
-			c.l1.Clear()
-		}
+		c.clearL1() // entries keyed with another secret are unreachable now
 	}
 	c.keysShared.Store(true)
 	return true
@@ -207,59 +184,23 @@ func (c *Cache) retrySecret() {
 	}
 }
 
-// shared returns the L2 for entries, or nil when there is none or this instance does not have
-// the fleet's key secret yet.
-func (c *Cache) shared() *store.Redis {
-	if c.l2 != nil && c.keysShared.Load() {
-		return c.l2
+// shared returns the L2 and the fleet that entries and their tags go to: the configured ones
+// once this instance has the fleet's key secret; before, none and the in-process fleet, so
+// entries stay in L1 and their tags in the local index.
+func (c *Cache) shared() (Tier, Fleet) {
+	if c.keysShared.Load() {
+		return c.l2, c.fleet
 	}
-	return nil
-}
-
-// subscribe starts the invalidation subscriber and waits (up to a second) until it receives
-// its own hello, so that no invalidation published after New returns can be missed. A Redis
-// that is down at start does not fail New: the subscriber keeps trying on its own.
-func (c *Cache) subscribe() {
-	hello := "P" + c.l2.InstanceID()
-	ready := make(chan struct{})
-	var once sync.Once
-	c.stopSub = c.l2.Subscribe(func(msg []byte) {
-		if string(msg) == hello {
-			once.Do(func() { close(ready) })
-			return
-		}
-		c.onMessage(msg)
-	})
-	deadline := time.After(time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_ = c.l2.Publish(context.Background(), []byte(hello))
-		select {
-		case <-ready:
-			return
-		case <-deadline:
-			return
-		case <-tick.C:
-		}
-	}
+	return noTier{}, c.local
 }
 
 // Close cancels the background refreshes in progress and waits for them to return, stops the
-// invalidation subscriber and releases the L1 (and the Redis client when the cache built it
-// from RedisURL).
+// invalidation subscriber and releases the L1. The L2 and the fleet are the caller's to close.
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
 	c.refreshes.close()
-	if c.stopSub != nil {
-		c.stopSub()
-	}
-	var errs []error
-	if c.ownsRedis && c.l2 != nil {
-		errs = append(errs, c.l2.Close())
-	}
-	errs = append(errs, c.closeL1())
-	return errors.Join(errs...)
+	c.stopSub()
+	return c.l1.Close()
 }
 
 // l1Shards picks the most shards (less lock contention) that still let a shard hold an
@@ -277,42 +218,36 @@ func l1Shards(cfg Config) int {
 // shard's lock, so it must not call the L1.
 func (c *Cache) l1Removed(key string) {
 	c.hot.del(key)
-	c.tags.forget(key)
+	c.local.tags.forget(key)
 }
 
-func (c *Cache) closeL1() error {
-	if c.l1 != nil {
-		return c.l1.Close()
-	}
-	return nil
+// clearL1 empties the L1 and its hot set.
+func (c *Cache) clearL1() {
+	c.hot.clear()
+	c.l1.Clear()
 }
 
 func (c *Cache) now() time.Time { return c.cfg.Clock() }
 
+// onReconnect follows a fleet reconnection: invalidations may have been missed while
+// disconnected, so the L1 goes, and the generation and the secret (a restarted Redis may
+// have lost it) are read again.
 func (c *Cache) onReconnect() {
-	if c.l1 != nil {
-		c.hot.clear()
-		c.l1.Clear()
-	}
-	c.tags.reset()
-	if c.l2 != nil {
-		c.loadGen(context.Background())
-		if len(c.cfg.KeySecret) == 0 {
-			c.loadSecret() // Redis may have restarted and lost it
-		}
+	c.clearL1()
+	c.local.tags.reset()
+	c.setGen(c.loadGen(context.Background()))
+	if len(c.cfg.KeySecret) == 0 {
+		c.loadSecret()
 	}
 }
 
-// genKey holds the namespace generation in Redis.
-func (c *Cache) genKey() string { return c.cfg.Namespace + ":gen" }
-
-func (c *Cache) loadGen(ctx context.Context) {
-	n, err := c.l2.GetInt(ctx, c.genKey())
-	if err == nil && n > 0 {
-		c.setGen(uint64(n))
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.logErr("l2", "gen", err)
+// loadGen reads the fleet's namespace generation (0 when it cannot).
+func (c *Cache) loadGen(ctx context.Context) uint64 {
+	n, err := c.fleet.Generation(ctx)
+	if err != nil {
+		c.storeErr("l2", "gen", err)
 	}
+	return n
 }
 
 // setGen only moves forward, so a late message cannot resurrect purged entries.
@@ -325,55 +260,22 @@ func (c *Cache) setGen(g uint64) {
 	}
 }
 
-// The invalidation bus carries three messages:
-//
-//	"K" + keys joined by "\n"  — delete these keys from L1
-//	"U" + base key             — delete a URL (base and the variants this instance knows)
-//	"G" + decimal generation   — PurgeAll happened: move to that generation
-func (c *Cache) onMessage(msg []byte) {
-	if len(msg) < 1 {
-		return
-	}
-	ctx := context.Background()
-	body := string(msg[1:])
-	switch msg[0] {
-	case 'K':
-		for body != "" {
-			var k string
-			k, body, _ = strings.Cut(body, "\n")
-			c.l1Delete(ctx, k)
-		}
-	case 'U':
-		c.l1DeleteURL(ctx, body)
-	case 'G':
-		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
-			c.setGen(g)
-		}
-	case 'P': // another instance's hello
-	}
-}
-
 // ---- tiers ----
 
 // get reads a key from L1, then L2; an L2 hit is promoted to L1 with its remaining lifetime.
 // A context error (the client went away) is returned as is; store errors become misses, and
 // so does an empty value (it is deleted).
 func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
-	if c.l1 != nil {
-		b, err := c.l1.Get(ctx, key)
-		if err == nil && len(b) > 0 {
-			return b, "l1", nil
-		}
-		if err == nil {
-			c.l1Delete(ctx, key)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			c.storeErr("l1", "get", err)
-		}
+	b, err := c.l1.Get(ctx, key)
+	if err == nil && len(b) > 0 {
+		return b, "l1", nil
 	}
-	l2 := c.shared()
-	if l2 == nil {
-		return nil, "", store.ErrNotFound
+	if err == nil {
+		c.l1Delete(ctx, key)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		c.storeErr("l1", "get", err)
 	}
+	l2, _ := c.shared()
 	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
 	// so a hot key that leaves L1 costs Redis one call, not one per waiting request. The
 	// shared call runs on the first caller's goroutine, detached from its client and bounded
@@ -381,22 +283,18 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	// read-only.
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
-		if errors.Is(err, store.ErrUnusable) {
-			// Not an entry of this cache (another format, truncated, garbage): never served,
-			// and deleted so that it stops costing a read.
-			_ = l2.Delete(context.WithoutCancel(ctx), key)
-		}
 		if err != nil {
 			return nil, err
 		}
-		if len(b) == 0 {
+		if !usable(b) {
+			c.unusable.Add(1)
+			// Not a record of this cache (empty, another format, truncated, garbage): never
+			// served, and deleted so that it stops costing a read.
 			_ = l2.Delete(context.WithoutCancel(ctx), key)
 			return nil, store.ErrNotFound
 		}
-		if c.l1 != nil {
-			if ttl := remaining(b, c.now()); ttl > 0 {
-				c.l1Set(context.Background(), key, b, ttl)
-			}
+		if ttl := remaining(b, c.now()); ttl > 0 {
+			c.l1Set(context.Background(), key, b, ttl)
 		}
 		return b, nil
 	})
@@ -416,11 +314,7 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 // corrupt, another format or version) from every tier: it is a miss, never served.
 func (c *Cache) drop(ctx context.Context, key string) {
 	c.l1Delete(ctx, key)
-	if l2 := c.shared(); l2 != nil {
-		if err := l2.Delete(context.WithoutCancel(ctx), key); err != nil {
-			c.storeErr("l2", "delete", err)
-		}
-	}
+	c.l2Delete(ctx, key)
 }
 
 // remaining reads the tier expiry of an encoded entry or vary record.
@@ -444,9 +338,6 @@ func remaining(b []byte, now time.Time) time.Duration {
 }
 
 func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
-	if c.l1 == nil {
-		return
-	}
 	c.hot.del(key)
 	if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
 		c.storeErr("l1", "set", err)
@@ -454,17 +345,25 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 }
 
 func (c *Cache) l2Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
-	l2 := c.shared()
-	if l2 == nil {
-		return
-	}
-	if err := l2.Set(ctx, key, b, ttl); err != nil && ctx.Err() == nil {
+	l2, _ := c.shared()
+	if err := l2.Set(ctx, key, b, ttl); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrTooLarge) {
 		c.storeErr("l2", "set", err)
 	}
 }
 
+// l2Delete deletes keys from the shared tier, whatever the caller's context.
+func (c *Cache) l2Delete(ctx context.Context, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	l2, _ := c.shared()
+	if err := l2.Delete(context.WithoutCancel(ctx), keys...); err != nil {
+		c.storeErr("l2", "delete", err)
+	}
+}
+
 func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
-	if c.l1 == nil || len(keys) == 0 {
+	if len(keys) == 0 {
 		return
 	}
 	for _, k := range keys {
@@ -477,9 +376,6 @@ func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
 
 // l1DeleteURL deletes a URL's base key and the variants this instance's L1 knows of.
 func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
-	if c.l1 == nil {
-		return
-	}
 	keys := []string{base}
 	if b, err := c.l1.Get(ctx, base); err == nil && len(b) > 0 && b[0] == kindVary {
 		var v varyRecord

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/strata-cache/strata/negative"
 )
 
@@ -19,8 +17,8 @@ type Config struct {
 	// Name is the cache name in the Cache-Status header (RFC 9211). Default "strata".
 	Name string
 
-	// Namespace prefixes every store key, so several caches can share one Redis.
-	// Default "strata".
+	// Namespace prefixes every key the cache stores, so several caches can share one L2
+	// (give each its own fleet too: redisstore.Options.Prefix). Default "strata".
 	Namespace string
 
 	// L1MaxBytes bounds the in-process L1 (bigcache). Default 64 MiB.
@@ -30,7 +28,8 @@ type Config struct {
 	// L1MaxBytes. Default 8 MiB; negative disables.
 	HotBytes int
 	// TagIndexBytes bounds the in-process tag index, which maps surrogate keys (tags) to the
-	// L1 entries stored under them when there is no Redis (with Redis, Redis holds it). It
+	// L1 entries stored under them when the fleet is this instance alone (a shared fleet,
+	// such as Redis, holds it otherwise). It
 	// holds one key per tagged L1 entry, in its own copies of the strings; a key leaves it
 	// when its entry leaves the L1. The bound is an estimate of its heap: the strings plus a
 	// fixed cost per key, tag and link, about 300 bytes for a key with a tag of its own, so
@@ -43,21 +42,15 @@ type Config struct {
 	// DisableL1 turns the in-process tier off (every lookup goes to L2). Default false.
 	DisableL1 bool
 
-	// Redis turns the shared L2 tier on. The client is owned by the caller: Close does not
-	// close it. Single node, Sentinel (failover) and Cluster clients all work. Default nil (L1 only).
-	Redis redis.UniversalClient
-	// RedisURL builds a client when Redis is nil ("redis://host:port/db"). The cache owns and
-	// closes it, and routes go-redis's own (process-wide) log lines to Logger at debug level.
-	// Default "" (no L2).
-	RedisURL string
-	// RedisTimeout bounds every Redis call; a call that takes longer counts as a failure.
-	// Default 50ms.
-	RedisTimeout time.Duration
-	// BreakerFailures is the number of consecutive Redis failures that open the circuit
-	// breaker; while open, the cache uses L1 and the origin only. Default 5.
-	BreakerFailures int
-	// BreakerCooldown is how long the breaker stays open before one probe call. Default 2s.
-	BreakerCooldown time.Duration
+	// L2 is the shared tier, reached by every instance: store/redisstore (Redis: single
+	// node, Sentinel or Cluster), store/memcached, or any Tier. It is the caller's: Close does
+	// not close it. Default nil (L1 only).
+	L2 Tier
+	// Fleet lets the instances sharing L2 agree: one fills a key while the others wait for
+	// it, purges and PurgeAll reach every instance, and all key with one secret. Default: L2
+	// when it is a Fleet too (redisstore's Store is), else an in-process fleet of one, whose
+	// purges reach this instance only.
+	Fleet Fleet
 
 	// MaxBodyBytes is the largest body stored; a larger response streams through unstored.
 	// Default 1 MiB.
@@ -118,10 +111,10 @@ type Config struct {
 	ETagUncached bool
 
 	// LockWait bounds how long a request waits for another request (in this process or, with
-	// Redis, on another instance) that is filling the same key; then it runs the handler
+	// a shared fleet, on another instance) that is filling the same key; then it runs the handler
 	// itself. Default 3s.
 	LockWait time.Duration
-	// LockTTL is the lifetime of the fleet-wide Redis lock; it is refreshed while the handler
+	// LockTTL is the lifetime of the fleet-wide fill lock; it is refreshed while the handler
 	// runs. Default 10s.
 	LockTTL time.Duration
 	// HitForMiss remembers a key whose response was not storable, so later requests for it
@@ -190,15 +183,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.TagIndexBytes < 0 {
 		return cfg, errors.New("core: TagIndexBytes must not be negative")
 	}
-	if cfg.RedisTimeout == 0 {
-		cfg.RedisTimeout = 50 * time.Millisecond
-	}
-	if cfg.BreakerFailures == 0 {
-		cfg.BreakerFailures = 5
-	}
-	if cfg.BreakerCooldown == 0 {
-		cfg.BreakerCooldown = 2 * time.Second
-	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -250,8 +234,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
-	if cfg.DisableL1 && cfg.Redis == nil && cfg.RedisURL == "" {
-		return cfg, errors.New("core: DisableL1 needs a Redis L2")
+	if cfg.DisableL1 && cfg.L2 == nil {
+		return cfg, errors.New("core: DisableL1 needs an L2")
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

@@ -17,7 +17,7 @@ func TestUnusableL2ValueDeleted(t *testing.T) {
 		return
 	}
 	client := srv.Client(t)
-	c, err := New(Config{Redis: client, Namespace: "corrupt", DisableL1: true})
+	c, err := New(withRedis(t, Config{Namespace: "corrupt", DisableL1: true}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}

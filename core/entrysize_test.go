@@ -41,7 +41,7 @@ func TestEntryTooLargeForEveryTier(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The namespace generation and the key secret are not entries.
-		return slices.DeleteFunc(keys, func(k string) bool { return k == c.genKey() || k == c.secretKey() })
+		return slices.DeleteFunc(keys, func(k string) bool { return k == "big:gen" || k == "big:secret" })
 	}
 
 	big := newOrigin(fieldsHandler(3 << 20))
@@ -88,7 +88,7 @@ func TestMaxEntryBytes(t *testing.T) {
 	if n := c.l1.Len(); n != 0 {
 		t.Fatalf("L1 holds %d entries", n)
 	}
-	if keys, _, _ := c.tags.size(); keys != 0 {
+	if keys, _, _ := c.local.tags.size(); keys != 0 {
 		t.Fatalf("the tag index holds %d keys of a refused entry", keys)
 	}
 	if _, err := New(Config{MaxEntryBytes: -1}); err == nil {

@@ -16,12 +16,16 @@ import (
 )
 
 // newL2Cache builds a cache on a shared Redis with the real clock (Redis expiry is real time).
-func newL2Cache(t testing.TB, client redis.UniversalClient, cfg Config) *Cache {
+func newL2Cache(t testing.TB, client redis.UniversalClient, cfg Config, o ...redisOpts) *Cache {
 	t.Helper()
-	cfg.Redis = client
 	if cfg.Namespace == "" {
 		cfg.Namespace = "t"
 	}
+	var opts redisOpts
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	cfg = withRedis(t, cfg, client, opts)
 	if cfg.Jitter == 0 {
 		cfg.Jitter = -1
 	}
@@ -43,10 +47,10 @@ type fleet struct {
 	h       []http.Handler
 }
 
-func newFleet(t testing.TB, client redis.UniversalClient, n int, cfg Config, h http.HandlerFunc) *fleet {
+func newFleet(t testing.TB, client redis.UniversalClient, n int, cfg Config, h http.HandlerFunc, o ...redisOpts) *fleet {
 	f := &fleet{}
 	for i := 0; i < n; i++ {
-		c := newL2Cache(t, client, cfg)
+		c := newL2Cache(t, client, cfg, o...)
 		o := newOrigin(h)
 		f.caches = append(f.caches, c)
 		f.origins = append(f.origins, o)
@@ -163,11 +167,11 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		in := newArrivals(400)
 		// Semantics, not latency: a Redis call that times out on a loaded test machine runs
 		// the handler without the lock (by design), which is not what this test is about.
-		cfg := Config{Namespace: "stampede", LockWait: 5 * time.Second, RedisTimeout: 2 * time.Second}
+		cfg := Config{Namespace: "stampede", LockWait: 5 * time.Second}
 		f := newFleet(t, client(t), 4, cfg, func(w http.ResponseWriter, r *http.Request) {
 			in.wait() // the fill answers once all 400 are in the fleet's caches
 			publicHandler("max-age=60", "cold")(w, r)
-		})
+		}, redisOpts{Timeout: slowTolerant})
 		var wg sync.WaitGroup
 		var bad sync.Map
 		for i := 0; i < 400; i++ {
@@ -190,7 +194,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 		var mu sync.Mutex
 		first := true
 		in := newArrivals(20)
-		cfg := Config{Namespace: "panic", LockWait: 2 * time.Second, RedisTimeout: 2 * time.Second} // semantics, as above
+		cfg := Config{Namespace: "panic", LockWait: 2 * time.Second} // semantics, as above
 		f := newFleet(t, client(t), 2, cfg, func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			p := first
@@ -201,7 +205,7 @@ func sharedL2Suite(t *testing.T, client func(t *testing.T) redis.UniversalClient
 				panic("leader dies")
 			}
 			publicHandler("max-age=60", "ok")(w, r)
-		})
+		}, redisOpts{Timeout: slowTolerant})
 		var wg sync.WaitGroup
 		start := time.Now()
 		results := make([]string, 20)
@@ -248,10 +252,11 @@ func TestL2Cluster(t *testing.T) {
 // never slower than the Redis timeout plus the handler; after a restart L2 use resumes.
 func TestRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
-	cfg := Config{Namespace: "down", RedisTimeout: 50 * time.Millisecond, BreakerFailures: 3, BreakerCooldown: 200 * time.Millisecond}
+	cfg := Config{Namespace: "down"}
+	ro := redisOpts{Timeout: 50 * time.Millisecond, BreakerFailures: 3, BreakerCooldown: 200 * time.Millisecond}
 	f := newFleet(t, srv.Client(t), 2, cfg, func(w http.ResponseWriter, r *http.Request) {
 		publicHandler("max-age=60", r.URL.Path)(w, r)
-	})
+	}, ro)
 	do(t, f.h[0], "GET", "/warm")
 	srv.Stop()
 	for i := 0; i < 30; i++ {
@@ -265,7 +270,7 @@ func TestRedisDown(t *testing.T) {
 	if w := do(t, f.h[0], "GET", "/warm"); !strings.Contains(w.Header().Get("Cache-Status"), "hit") {
 		t.Fatalf("L1 entry not served while Redis is down: %q", w.Header().Get("Cache-Status"))
 	}
-	if f.caches[0].l2.Healthy() {
+	if healthy(f.caches[0]) {
 		t.Fatal("breaker still closed with Redis down")
 	}
 	srv.Restart()
@@ -283,7 +288,7 @@ func TestRedisDown(t *testing.T) {
 // requests keep their bound.
 func TestRedisSlowTripsBreaker(t *testing.T) {
 	srv := redistest.Start(t)
-	c := newL2Cache(t, srv.Client(t), Config{Namespace: "slow", RedisTimeout: 30 * time.Millisecond, BreakerFailures: 3, BreakerCooldown: time.Minute})
+	c := newL2Cache(t, srv.Client(t), Config{Namespace: "slow"}, redisOpts{Timeout: 30 * time.Millisecond, BreakerFailures: 3, BreakerCooldown: time.Minute})
 	h := c.Middleware(newOrigin(publicHandler("max-age=60", "x")))
 	srv.Pause()
 	defer srv.Resume()
@@ -294,7 +299,7 @@ func TestRedisSlowTripsBreaker(t *testing.T) {
 			t.Fatalf("request %d took %v with Redis paused", i, d)
 		}
 	}
-	if c.l2.Healthy() {
+	if healthy(c) {
 		t.Fatal("breaker did not open on a paused Redis")
 	}
 }
@@ -303,7 +308,7 @@ func TestRedisSlowTripsBreaker(t *testing.T) {
 // origin.
 func TestClientGoneNotRedisFailure(t *testing.T) {
 	srv := redistest.Start(t)
-	c := newL2Cache(t, srv.Client(t), Config{Namespace: "gone", DisableL1: true, BreakerFailures: 1})
+	c := newL2Cache(t, srv.Client(t), Config{Namespace: "gone", DisableL1: true}, redisOpts{BreakerFailures: 1})
 	o := newOrigin(publicHandler("max-age=60", "x"))
 	h := c.Middleware(o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -313,7 +318,7 @@ func TestClientGoneNotRedisFailure(t *testing.T) {
 		h.ServeHTTP(discardWriter{}, r)
 	}
 	wantRuns(t, o, 0)
-	if !c.l2.Healthy() {
+	if !healthy(c) {
 		t.Fatal("cancelled requests tripped the breaker")
 	}
 }

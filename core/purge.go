@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-
-	"github.com/strata-cache/strata/store"
 )
 
 // serveUnsafe passes a request with another method through. A 2xx or 3xx answer to an unsafe
@@ -131,12 +128,8 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 	}
 	c.l1DeleteURL(ctx, base)
 	c.l1Delete(ctx, keys...)
-	if l2 := c.shared(); l2 != nil {
-		if err := l2.Delete(ctx, keys...); err != nil {
-			c.storeErr("l2", "delete", err)
-		}
-		c.publish(ctx, "U"+base)
-	}
+	c.l2Delete(ctx, keys...)
+	c.publish(ctx, urlMessage(base))
 	return found
 }
 
@@ -144,22 +137,19 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 // instance, without scanning the keyspace: the tag index names the keys. It returns the number
 // of entries removed.
 func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
-	var keys []string
-	var err error
-	if c.l2 != nil {
-		keys, err = c.l2.TagPurge(ctx, tags...)
-		if err != nil {
-			c.storeErr("l2", "tag", err)
-			err = fmt.Errorf("core: purge tags: %w", err)
-		}
-		if len(keys) > 0 {
-			if derr := c.l2.Delete(ctx, keys...); derr != nil {
-				c.storeErr("l2", "delete", derr)
-			}
-			c.publish(ctx, "K"+strings.Join(keys, "\n"))
-		}
+	keys, err := c.fleet.TagPurge(ctx, tags...)
+	if err != nil {
+		c.storeErr("l2", "tag", err)
+		err = fmt.Errorf("core: purge tags: %w", err)
 	}
-	keys = append(keys, c.tags.purge(tags)...)
+	if len(keys) > 0 {
+		c.l2Delete(ctx, keys...)
+		c.publish(ctx, keysMessage(keys))
+	}
+	// This instance's entries indexed while it kept them out of the fleet (see shared); with
+	// the in-process fleet, the purge above took them already.
+	own, _ := c.local.TagPurge(ctx, tags...)
+	keys = append(keys, own...)
 	c.l1Delete(ctx, keys...)
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Purge("tag", len(keys))
@@ -177,23 +167,20 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 // generation; old entries expire on their own. Nothing is scanned.
 func (c *Cache) PurgeAll(ctx context.Context) error {
 	var err error
-	if c.l2 != nil {
-		n, ierr := c.l2.Incr(ctx, c.genKey())
-		if ierr == nil {
-			// Never move backwards: a generation bumped locally while Redis was down stays.
-			if uint64(n) <= c.gen.Load() {
-				n = int64(c.gen.Load() + 1)
-			}
-			c.setGen(uint64(n))
-			c.publish(ctx, "G"+strconv.FormatInt(n, 10))
-		} else {
-			c.gen.Add(1)
-			err = fmt.Errorf("core: purge all: %w", ierr)
-		}
-	} else {
-		c.gen.Add(1)
+	n, ferr := c.fleet.NextGeneration(ctx)
+	if ferr != nil {
+		c.storeErr("l2", "gen", ferr)
+		err = fmt.Errorf("core: purge all: %w", ferr)
 	}
-	c.tags.reset()
+	// Never move backwards: a generation bumped locally while the fleet was unreachable stays.
+	if cur := c.gen.Load(); n <= cur {
+		n = cur + 1
+	}
+	c.setGen(n)
+	if ferr == nil {
+		c.publish(ctx, genMessage(n))
+	}
+	c.local.tags.reset()
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Purge("all", 0)
 	}
@@ -203,10 +190,4 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 		}
 	}
 	return err
-}
-
-func (c *Cache) publish(ctx context.Context, msg string) {
-	if err := c.l2.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil && !errors.Is(err, store.ErrUnavailable) {
-		c.storeErr("l2", "publish", err)
-	}
 }

@@ -18,12 +18,12 @@ func TestKeySecretShared(t *testing.T) {
 		return
 	}
 	client := srv.Client(t)
-	a, err := New(Config{Redis: client, Namespace: "sec1"})
+	a, err := New(withRedis(t, Config{Namespace: "sec1"}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = a.Close() }()
-	b, err := New(Config{Redis: client, Namespace: "sec1"})
+	b, err := New(withRedis(t, Config{Namespace: "sec1"}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestKeySecretShared(t *testing.T) {
 	if err != nil || len(v) != 32 {
 		t.Fatalf("secret in Redis: %q, %v", v, err)
 	}
-	other, err := New(Config{Redis: client, Namespace: "sec2"})
+	other, err := New(withRedis(t, Config{Namespace: "sec2"}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestKeySecretShared(t *testing.T) {
 	if other.seed.Load() == a.seed.Load() {
 		t.Fatal("two namespaces share a secret")
 	}
-	fixed, err := New(Config{Redis: client, Namespace: "sec3", KeySecret: []byte("s3cret")})
+	fixed, err := New(withRedis(t, Config{Namespace: "sec3", KeySecret: []byte("s3cret")}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +65,13 @@ func TestKeySecretRedisDownAtStart(t *testing.T) {
 		return
 	}
 	client := srv.Client(t)
-	first, err := New(Config{Redis: client, Namespace: "late"})
+	first, err := New(withRedis(t, Config{Namespace: "late"}, client, redisOpts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = first.Close() }()
 	srv.Stop()
-	c, err := New(Config{Redis: srv.Client(t), Namespace: "late", RedisTimeout: 20 * time.Millisecond})
+	c, err := New(withRedis(t, Config{Namespace: "late"}, srv.Client(t), redisOpts{Timeout: 20 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // secCollisionCache builds a cache for the tier whose every key hash is hash.
 func secCollisionCache(t *testing.T, tier secTier, cfg Config, hash func([]byte) uint64) *Cache {
 	t.Helper()
-	c, err := newCacheWithHash(tier.config(cfg), hash)
+	c, err := newCacheWithHash(tier.config(t, cfg), hash)
 	if err != nil {
 		t.Fatalf("newCacheWithHash: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestSecurityForcedCollision(t *testing.T) {
 	constant := func([]byte) uint64 { return 42 }
 	secTiers(t, func(t *testing.T, tier secTier) {
 		t.Run("urls", func(t *testing.T) {
-			cfg := tier.config(Config{}) // one namespace for both instances of the redis setup
+			cfg := tier.config(t, Config{}) // one namespace for both instances of the redis setup
 			o := secPublic(func(r *http.Request) string { return "item " + strings.TrimPrefix(r.URL.Path, "/item/") })
 			sites := []*secSite{secServe(t, secCollisionCache(t, tier, cfg, constant).Middleware(o))}
 			if tier.redis() {
@@ -77,7 +77,7 @@ func TestSecurityForcedCollision(t *testing.T) {
 		t.Run("coalesced", func(t *testing.T) {
 			// Concurrent misses of distinct URLs meet on one key: a waiter must never be
 			// handed the leader's answer for another URL.
-			cfg := tier.config(Config{})
+			cfg := tier.config(t, Config{})
 			in := newArrivals(50)
 			o := secPublic(func(r *http.Request) string {
 				in.wait() // the first fill answers once all 50 are in the cache
@@ -102,7 +102,7 @@ func TestSecurityForcedCollision(t *testing.T) {
 			}
 		})
 		t.Run("variants", func(t *testing.T) {
-			cfg := tier.config(Config{MaxVariants: 128})
+			cfg := tier.config(t, Config{MaxVariants: 128})
 			o := newOrigin(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "public, max-age=60")
 				w.Header().Set("Vary", "X-Variant")

@@ -61,7 +61,7 @@ func (tr secTier) redis() bool { return tr.rdb != nil }
 // config completes cfg for the tier: a frozen clock, no jitter and no early refresh (so
 // Cache-Status ttl values are exact), and, for "redis", the client and a namespace of its own
 // unless cfg names one (caches given one namespace form a fleet).
-func (tr secTier) config(cfg Config) Config {
+func (tr secTier) config(t testing.TB, cfg Config) Config {
 	if cfg.Clock == nil {
 		cfg.Clock = newClock().Now
 	}
@@ -72,11 +72,10 @@ func (tr secTier) config(cfg Config) Config {
 		cfg.Beta = -1
 	}
 	if tr.rdb != nil {
-		cfg.Redis = tr.rdb
-		cfg.RedisTimeout = 2 * time.Second // semantics, not latency: a loaded machine must not trip the breaker
 		if cfg.Namespace == "" {
 			cfg.Namespace = fmt.Sprintf("sec%d-%d", secNamespaces.Add(1), time.Now().UnixNano())
 		}
+		cfg = withRedis(t, cfg, tr.rdb, redisOpts{Timeout: slowTolerant})
 	}
 	return cfg
 }
@@ -84,7 +83,7 @@ func (tr secTier) config(cfg Config) Config {
 // cache builds a cache for the tier (closed by t.Cleanup).
 func (tr secTier) cache(t *testing.T, cfg Config) *Cache {
 	t.Helper()
-	c, err := New(tr.config(cfg))
+	c, err := New(tr.config(t, cfg))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

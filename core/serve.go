@@ -169,7 +169,7 @@ var keyPool = sync.Pool{New: func() any { return new(keyBuf) }}
 // When it built the primary key before giving up, it returns it with its hash, so the full
 // path does not build it again.
 func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*http.Request) string) (served bool, pk string, hash uint64) {
-	if c.l1 == nil || len(r.Header["Authorization"]) > 0 || len(r.Header["Cache-Control"]) > 0 ||
+	if c.cfg.DisableL1 || len(r.Header["Authorization"]) > 0 || len(r.Header["Cache-Control"]) > 0 ||
 		len(r.Header["Pragma"]) > 0 || stateFrom(r.Context()) != nil || c.cfg.Debug {
 		return false, "", 0
 	}
@@ -506,7 +506,7 @@ func (c *Cache) fill(x *exchange, coalesce bool) {
 	if leader {
 		// Double-check: the previous leader may have stored the entry between this
 		// request's lookup and its join.
-		if x.stale == nil && c.l1 != nil {
+		if x.stale == nil {
 			if raw, err := c.l1.Get(ctx, x.lk); err == nil && c.serveStored(x, raw, cl) {
 				return
 			}
@@ -632,16 +632,17 @@ func (c *Cache) lead(x *exchange, cl *call) {
 	defer finish(fillResult{failed: true})
 
 	ctx := x.r.Context()
-	// Fleet-wide lock (Redis): one instance fills; the others poll L2 for its result.
-	if c.shared() != nil && cl != nil && !x.noStore && !x.collision {
+	// Fleet-wide lock: one instance fills; the others poll L2 for its result. The in-process
+	// fleet grants it with no token (the flights coalesce this instance's requests).
+	if _, fleet := c.shared(); cl != nil && !x.noStore && !x.collision {
 		lockKey := x.lk + lockSuffix
-		token, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
+		token, ok, err := fleet.Lock(ctx, lockKey, c.cfg.LockTTL)
 		if err == nil && !ok {
 			if x.w == nil {
 				return // another instance is refreshing it already
 			}
 			var raw []byte
-			raw, token = c.awaitFleet(x, lockKey)
+			raw, token = c.awaitFleet(x, fleet, lockKey)
 			if raw != nil {
 				finish(fillResult{raw: raw, variant: x.variant})
 				var e entry
@@ -660,7 +661,7 @@ func (c *Cache) lead(x *exchange, cl *call) {
 			// Double-check across the fleet: the previous holder may have stored the entry
 			// and released the lock just before this request took it.
 			if raw := c.peekL2(ctx, x); raw != nil {
-				_ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token)
+				_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
 				if c.serveStored(x, raw, nil) {
 					finish(fillResult{raw: raw, variant: x.variant})
 					return
@@ -669,8 +670,8 @@ func (c *Cache) lead(x *exchange, cl *call) {
 			}
 		}
 		if token != "" {
-			defer func() { _ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
-			stop := c.extendLock(ctx, lockKey, token)
+			defer func() { _ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
+			stop := c.extendLock(ctx, fleet, lockKey, token)
 			defer stop()
 		}
 	}
@@ -922,7 +923,7 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 // released or expired without a result (its holder panicked, was cancelled or died), so this
 // request takes over. It returns neither when time is up, Redis fails or the client left: the
 // caller then runs the handler without the lock.
-func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token string) {
+func (c *Cache) awaitFleet(x *exchange, fleet Fleet, lockKey string) (raw []byte, token string) {
 	ctx := x.r.Context()
 	// LockWait bounds the wait in real time (a timer, not the injected clock, which tests
 	// may hold still).
@@ -943,7 +944,7 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 		if raw := c.peekL2(ctx, x); raw != nil {
 			return raw, ""
 		}
-		tok, ok, err := c.l2.Lock(ctx, lockKey, c.cfg.LockTTL)
+		tok, ok, err := fleet.Lock(ctx, lockKey, c.cfg.LockTTL)
 		if err != nil {
 			return nil, ""
 		}
@@ -951,7 +952,7 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 			// The holder left without a result; look once more (it may have stored and
 			// then unlocked between the two calls) before filling.
 			if raw := c.peekL2(ctx, x); raw != nil {
-				_ = c.l2.Unlock(context.WithoutCancel(ctx), lockKey, tok)
+				_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, tok)
 				return raw, ""
 			}
 			return nil, tok
@@ -963,10 +964,7 @@ func (c *Cache) awaitFleet(x *exchange, lockKey string) (raw []byte, token strin
 // peekL2 reads the entry x would fill directly from L2 (vary record first when needed), and
 // returns it only when it is a fresh entry for x.
 func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
-	l2 := c.shared()
-	if l2 == nil {
-		return nil
-	}
+	l2, _ := c.shared()
 	raw, err := l2.Get(ctx, x.lk)
 	if err != nil || len(raw) == 0 {
 		return nil
@@ -998,7 +996,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 
 // extendLock refreshes the fleet lock while the handler runs, so a slow handler keeps it; a
 // token mismatch (the lock expired and someone else took it) stops the refresh.
-func (c *Cache) extendLock(ctx context.Context, key, token string) (stop func()) {
+func (c *Cache) extendLock(ctx context.Context, fleet Fleet, key, token string) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(c.cfg.LockTTL / 2)
@@ -1008,7 +1006,7 @@ func (c *Cache) extendLock(ctx context.Context, key, token string) (stop func())
 			case <-done:
 				return
 			case <-t.C:
-				if ok, err := c.l2.Extend(context.WithoutCancel(ctx), key, token, c.cfg.LockTTL); err != nil || !ok {
+				if ok, err := fleet.Extend(context.WithoutCancel(ctx), key, token, c.cfg.LockTTL); err != nil || !ok {
 					return
 				}
 			}

@@ -10,8 +10,9 @@ type Stats struct {
 	L1    store.L1Stats
 	HasL1 bool
 
-	// L2 holds the Redis tier's counters (errors, timeouts, breaker state, …). Zero when the
-	// cache has no L2 (HasL2 false); note that the zero breaker state reads "closed".
+	// L2 holds the shared tier's counters (errors, timeouts, breaker state, …), when it
+	// counts them (it implements TierStats, as store/redisstore does). Zero otherwise (HasL2
+	// false); note that the zero breaker state reads "closed".
 	L2    store.TierStats
 	HasL2 bool
 }
@@ -19,11 +20,15 @@ type Stats struct {
 // Stats returns a snapshot of the L1 and L2 counters. It is safe for concurrent use.
 func (c *Cache) Stats() Stats {
 	var s Stats
-	if c.l1 != nil {
-		s.L1, s.HasL1 = c.l1.Stats(), true
-	}
-	if c.l2 != nil {
-		s.L2, s.HasL2 = c.l2.Stats(), true
+	s.L1, s.HasL1 = c.l1.Stats(), !c.cfg.DisableL1
+	if ts, ok := c.l2.(TierStats); ok {
+		s.L2, s.HasL2 = ts.Stats(), true
+		// A value that is no record of this cache (garbage, another format, cut) was a hit
+		// to the tier and is a miss to the cache: counted as one, so Hits counts usable reads.
+		u := min(c.unusable.Load(), s.L2.Hits)
+		s.L2.Hits -= u
+		s.L2.Misses += u
+		s.L2.Unusable += u
 	}
 	return s
 }

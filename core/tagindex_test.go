@@ -376,12 +376,12 @@ func TestTagIndexFollowsL1(t *testing.T) {
 	for i := range 2000 {
 		do(t, h, "GET", "/u"+strconv.Itoa(i))
 	}
-	keys, _, _ := c.tags.size()
+	keys, _, _ := c.local.tags.size()
 	l1 := c.l1.Len()
 	if keys > l1+10 || keys < l1/2 {
 		t.Fatalf("index holds %d keys, L1 %d entries: it must follow the L1", keys, l1)
 	}
-	c.tags.check(t)
+	c.local.tags.check(t)
 	if n, _ := c.PurgeTags(context.Background(), "tag:u0", "tag:hot"); n != 0 {
 		t.Fatalf("PurgeTags of evicted entries = %d, want 0", n)
 	}
@@ -409,11 +409,11 @@ func TestTagIndexFollowsL1(t *testing.T) {
 	if err := c.PurgeAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if keys, tags, b := c.tags.size(); keys+tags+b != 0 {
+	if keys, tags, b := c.local.tags.size(); keys+tags+b != 0 {
 		t.Fatalf("after PurgeAll the index holds %d keys, %d tags, %d bytes", keys, tags, b)
 	}
 	c.onReconnect()
-	c.tags.check(t)
+	c.local.tags.check(t)
 }
 
 // TestTagIndexFullDeletesL1Entries: with a small index, the oldest tagged entries leave the
@@ -423,11 +423,11 @@ func TestTagIndexFullDeletesL1Entries(t *testing.T) {
 	for i := range 100 {
 		do(t, h, "GET", "/u"+strconv.Itoa(i))
 	}
-	keys, _, b := c.tags.size()
+	keys, _, b := c.local.tags.size()
 	if b > 8<<10 || keys == 0 || keys >= 100 {
 		t.Fatalf("index: %d keys, %d bytes; want fewer than 100 within 8 KiB", keys, b)
 	}
-	c.tags.check(t)
+	c.local.tags.check(t)
 	if l1 := c.l1.Len(); l1 != keys {
 		t.Fatalf("L1 holds %d entries, the index %d keys: the dropped keys must leave the L1", l1, keys)
 	}
@@ -436,7 +436,7 @@ func TestTagIndexFullDeletesL1Entries(t *testing.T) {
 	if o.runs.Load() != runs+1 {
 		t.Fatal("/u0, dropped from the index, was still served from the L1")
 	}
-	keys, _, _ = c.tags.size()
+	keys, _, _ = c.local.tags.size()
 	if l1 := c.l1.Len(); l1 != keys {
 		t.Fatalf("L1 holds %d entries, the index %d keys", l1, keys)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/internal/redistest"
 	"github.com/strata-cache/strata/metrics"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // clock is an injected clock: freshness moves without sleeps.
@@ -378,7 +379,12 @@ func TestRedisFigures(t *testing.T) {
 	srv := redistest.Start(t)
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{})
-	c := newCache(t, core.Config{RedisURL: srv.URL(), Observer: m, BreakerFailures: 2, BreakerCooldown: time.Hour})
+	l2, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{BreakerFailures: 2, BreakerCooldown: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l2.Close() })
+	c := newCache(t, core.Config{L2: l2, Observer: m})
 	m.Attach(c)
 	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")

@@ -1,12 +1,10 @@
 package store_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/strata-cache/strata/internal/redistest"
 	"github.com/strata-cache/strata/store"
 )
 
@@ -97,48 +95,4 @@ func BenchmarkL1Set(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkRedisGet compares the store's Get (breaker, per-call timeout,
-// stats) with a bare go-redis GET of the same 1 KiB value.
-func BenchmarkRedisGet(b *testing.B) {
-	srv := redistest.Start(b)
-	client := srv.Client(b)
-	r, err := store.NewRedis(client, store.RedisOptions{Timeout: time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const key = "strata:{bench}:0:v:0"
-	if err := r.Set(ctx, key, make([]byte, 1<<10), time.Hour); err != nil {
-		b.Fatal(err)
-	}
-	run := func(b *testing.B, get func(context.Context) ([]byte, error)) {
-		b.Run("serial", func(b *testing.B) {
-			b.SetBytes(1 << 10)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := get(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("parallel", func(b *testing.B) {
-			b.SetBytes(1 << 10)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := get(ctx); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
-	b.Run("store/1KiB", func(b *testing.B) {
-		run(b, func(ctx context.Context) ([]byte, error) { return r.Get(ctx, key) })
-	})
-	b.Run("raw/1KiB", func(b *testing.B) {
-		run(b, func(ctx context.Context) ([]byte, error) { return client.Get(ctx, key).Bytes() })
-	})
 }

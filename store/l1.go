@@ -127,7 +127,7 @@ func NewL1(cfg L1Config) (*L1, error) {
 		return nil, fmt.Errorf("store: L1Config.MaxTTL %s is negative", cfg.MaxTTL)
 	}
 
-	l := &L1{clock: cfg.Clock.orNow(), maxTTL: cfg.MaxTTL, maxEntry: cfg.MaxEntryBytes}
+	l := &L1{clock: cfg.Clock.OrNow(), maxTTL: cfg.MaxTTL, maxEntry: cfg.MaxEntryBytes}
 	bc := bigcache.Config{
 		Shards:     cfg.Shards,
 		LifeWindow: cfg.MaxTTL,

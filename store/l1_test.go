@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store"
 	"github.com/strata-cache/strata/store/storetest"
 )
@@ -47,7 +48,7 @@ func newL1(t testing.TB, cfg store.L1Config) *store.L1 {
 }
 
 func TestL1Suite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return newL1(t, store.L1Config{}) })
+	storetest.Run(t, func(t *testing.T) core.Tier { return newL1(t, store.L1Config{}) })
 }
 
 func TestL1SmallShardsRefuseLargeEntries(t *testing.T) {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -27,32 +26,14 @@ var ErrUnavailable = errors.New("store: redis unavailable (circuit breaker open)
 // caller's context ended.
 var ErrTimeout = errors.New("store: redis call timed out")
 
-// Store is a byte store with per-entry expiry. Implementations are safe for
-// concurrent use.
-type Store interface {
-	// Get returns the value stored under key, or ErrNotFound on a miss or
-	// after expiry. The caller owns the returned slice.
-	Get(ctx context.Context, key string) ([]byte, error)
-	// Set stores a copy of value under key for ttl; ttl <= 0 means no expiry of
-	// the entry's own (the store may still evict it).
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Delete removes keys; missing keys are not an error.
-	Delete(ctx context.Context, keys ...string) error
-}
-
 // Clock returns the current time. Stores take one so that expiry can be
 // tested without sleeping; nil means time.Now.
 type Clock func() time.Time
 
-func (c Clock) orNow() Clock {
+// OrNow returns c, or time.Now when c is nil.
+func (c Clock) OrNow() Clock {
 	if c == nil {
 		return time.Now
 	}
 	return c
 }
-
-// Compile-time interface guards.
-var (
-	_ Store = (*L1)(nil)
-	_ Store = (*Redis)(nil)
-)

@@ -50,7 +50,7 @@ func TestTaggedURLMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = setup.Cache.Close() }()
+	defer func() { _ = setup.Close() }()
 	app := demo.New(setup.Cache)
 	app.Catalogue = everyProduct{pad: strings.Repeat("x", pad)}
 	h := Router(setup, app)

@@ -55,7 +55,7 @@ func TestREADMEMetricsSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = setup.Cache.Close() })
+	t.Cleanup(func() { _ = setup.Close() })
 	app, err := demo.NewApp(setup.Cache, demo.Flags{})
 	if err != nil {
 		t.Fatal(err)

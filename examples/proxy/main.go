@@ -32,6 +32,7 @@ import (
 
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/metrics"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 func main() {
@@ -88,11 +89,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg, metrics.Options{})
-	cache, err := core.New(core.Config{
-		RedisURL: c.redis,
-		Observer: m,
-		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := core.Config{Observer: m, Logger: logger}
+	if c.redis != "" {
+		l2, err := redisstore.NewFromURL(c.redis, redisstore.Options{Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = l2.Close() }()
+		cfg.L2 = l2
+	}
+	cache, err := core.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	chicache "github.com/strata-cache/strata/adapters/chi"
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/headers"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // The servers under test. Each runs in its own process (this binary with -serve MODE), pinned
@@ -99,7 +100,11 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 	}
 	newCache := func(cfg core.Config) (*core.Cache, error) {
 		if rdb != nil {
-			cfg.Redis = rdb
+			rs, err := redisstore.New(rdb, redisstore.Options{})
+			if err != nil {
+				return nil, err
+			}
+			cfg.L2 = rs
 		}
 		return core.New(cfg)
 	}

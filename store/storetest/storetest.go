@@ -1,8 +1,8 @@
-// Package storetest is a conformance suite that every store.Store
-// implementation passes.
+// Package storetest is a conformance suite that every core.Tier
+// implementation (a core.Tier) passes.
 //
 //	func TestL1(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) store.Store {
+//		storetest.Run(t, func(t *testing.T) core.Tier {
 //			l, err := store.NewL1(store.L1Config{})
 //			if err != nil {
 //				t.Fatal(err)
@@ -29,16 +29,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store"
 )
 
 // Run runs the suite as subtests of t, getting a store from newStore in
 // each.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) core.Tier) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
-		fn   func(t *testing.T, s store.Store, k keys)
+		fn   func(t *testing.T, s core.Tier, k keys)
 	}{
 		{"GetMissing", testGetMissing},
 		{"SetGet", testSetGet},
@@ -80,14 +81,14 @@ func (k keys) tag(tag, name string) string { return k.id + ":{" + tag + "}:" + n
 
 var ctx = context.Background()
 
-func mustSet(t *testing.T, s store.Store, key string, v []byte, ttl time.Duration) {
+func mustSet(t *testing.T, s core.Tier, key string, v []byte, ttl time.Duration) {
 	t.Helper()
 	if err := s.Set(ctx, key, v, ttl); err != nil {
 		t.Fatalf("Set(%q, %d bytes, %s): %v", key, len(v), ttl, err)
 	}
 }
 
-func wantValue(t *testing.T, s store.Store, key string, want []byte) {
+func wantValue(t *testing.T, s core.Tier, key string, want []byte) {
 	t.Helper()
 	got, err := s.Get(ctx, key)
 	if err != nil {
@@ -98,7 +99,7 @@ func wantValue(t *testing.T, s store.Store, key string, want []byte) {
 	}
 }
 
-func wantMissing(t *testing.T, s store.Store, key string) {
+func wantMissing(t *testing.T, s core.Tier, key string) {
 	t.Helper()
 	got, err := s.Get(ctx, key)
 	if !errors.Is(err, store.ErrNotFound) {
@@ -124,11 +125,11 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func testGetMissing(t *testing.T, s store.Store, k keys) {
+func testGetMissing(t *testing.T, s core.Tier, k keys) {
 	wantMissing(t, s, k.key("missing"))
 }
 
-func testSetGet(t *testing.T, s store.Store, k keys) {
+func testSetGet(t *testing.T, s core.Tier, k keys) {
 	mustSet(t, s, k.key("a"), []byte("alpha"), time.Minute)
 	mustSet(t, s, k.key("b"), []byte("beta"), time.Minute)
 	wantValue(t, s, k.key("a"), []byte("alpha"))
@@ -136,7 +137,7 @@ func testSetGet(t *testing.T, s store.Store, k keys) {
 	wantValue(t, s, k.key("a"), []byte("alpha")) // reads do not consume
 }
 
-func testOverwrite(t *testing.T, s store.Store, k keys) {
+func testOverwrite(t *testing.T, s core.Tier, k keys) {
 	key := k.key("o")
 	mustSet(t, s, key, []byte("first, longer value"), time.Minute)
 	mustSet(t, s, key, []byte("second"), time.Minute)
@@ -145,7 +146,7 @@ func testOverwrite(t *testing.T, s store.Store, k keys) {
 	wantValue(t, s, key, bytes.Repeat([]byte("third"), 100))
 }
 
-func testEmptyValue(t *testing.T, s store.Store, k keys) {
+func testEmptyValue(t *testing.T, s core.Tier, k keys) {
 	for _, v := range [][]byte{{}, nil} {
 		key := k.key(fmt.Sprintf("empty-%v", v == nil))
 		mustSet(t, s, key, v, time.Minute)
@@ -156,7 +157,7 @@ func testEmptyValue(t *testing.T, s store.Store, k keys) {
 	}
 }
 
-func testBinaryValue(t *testing.T, s store.Store, k keys) {
+func testBinaryValue(t *testing.T, s core.Tier, k keys) {
 	v := make([]byte, 256*2)
 	for i := range v {
 		v[i] = byte(i)
@@ -165,7 +166,7 @@ func testBinaryValue(t *testing.T, s store.Store, k keys) {
 	wantValue(t, s, k.key("bin"), v)
 }
 
-func testCallerOwnsSlices(t *testing.T, s store.Store, k keys) {
+func testCallerOwnsSlices(t *testing.T, s core.Tier, k keys) {
 	key := k.key("own")
 	in := []byte("original")
 	mustSet(t, s, key, in, time.Minute)
@@ -183,7 +184,7 @@ func testCallerOwnsSlices(t *testing.T, s store.Store, k keys) {
 	wantValue(t, s, key, []byte("original"))
 }
 
-func testLargeValue(t *testing.T, s store.Store, k keys) {
+func testLargeValue(t *testing.T, s core.Tier, k keys) {
 	v := randomBytes(t, 64<<10)
 	mustSet(t, s, k.key("large"), v, time.Minute)
 	wantValue(t, s, k.key("large"), v)
@@ -191,7 +192,7 @@ func testLargeValue(t *testing.T, s store.Store, k keys) {
 
 // testHugeValue: a store takes a 4 MiB value whole or refuses it with
 // ErrTooLarge, and then holds nothing (not even an older value) under the key.
-func testHugeValue(t *testing.T, s store.Store, k keys) {
+func testHugeValue(t *testing.T, s core.Tier, k keys) {
 	key := k.key("huge")
 	mustSet(t, s, key, []byte("older value"), time.Minute)
 	v := randomBytes(t, 4<<20)
@@ -206,14 +207,14 @@ func testHugeValue(t *testing.T, s store.Store, k keys) {
 	}
 }
 
-func testLongKey(t *testing.T, s store.Store, k keys) {
+func testLongKey(t *testing.T, s core.Tier, k keys) {
 	key := k.key(string(bytes.Repeat([]byte("k"), 1024)))
 	mustSet(t, s, key, []byte("v"), time.Minute)
 	wantValue(t, s, key, []byte("v"))
 	wantMissing(t, s, key[:len(key)-1])
 }
 
-func testDelete(t *testing.T, s store.Store, k keys) {
+func testDelete(t *testing.T, s core.Tier, k keys) {
 	mustSet(t, s, k.key("d"), []byte("v"), time.Minute)
 	mustSet(t, s, k.key("keep"), []byte("v"), time.Minute)
 	if err := s.Delete(ctx, k.key("d")); err != nil {
@@ -229,7 +230,7 @@ func testDelete(t *testing.T, s store.Store, k keys) {
 // testDeleteMany deletes keys that share a hash tag (one multi-key DEL on
 // Redis Cluster), keys of different tags (different slots), untagged and
 // missing keys, all in one call.
-func testDeleteMany(t *testing.T, s store.Store, k keys) {
+func testDeleteMany(t *testing.T, s core.Tier, k keys) {
 	var del []string
 	for i := range 5 {
 		del = append(del, k.tag("url1", strconv.Itoa(i)))
@@ -260,13 +261,13 @@ func testDeleteMany(t *testing.T, s store.Store, k keys) {
 	wantMissing(t, s, k.tag("url1", "keep"))
 }
 
-func testDeleteNone(t *testing.T, s store.Store, _ keys) {
+func testDeleteNone(t *testing.T, s core.Tier, _ keys) {
 	if err := s.Delete(ctx); err != nil {
 		t.Fatalf("Delete() with no keys: %v", err)
 	}
 }
 
-func testTTLExpiry(t *testing.T, s store.Store, k keys) {
+func testTTLExpiry(t *testing.T, s core.Tier, k keys) {
 	mustSet(t, s, k.key("short"), []byte("v"), 50*time.Millisecond)
 	mustSet(t, s, k.key("long"), []byte("v"), time.Minute)
 	mustSet(t, s, k.key("renewed"), []byte("v"), 50*time.Millisecond)
@@ -280,7 +281,7 @@ func testTTLExpiry(t *testing.T, s store.Store, k keys) {
 	wantValue(t, s, k.key("short"), []byte("again"))
 }
 
-func testNoTTL(t *testing.T, s store.Store, k keys) {
+func testNoTTL(t *testing.T, s core.Tier, k keys) {
 	mustSet(t, s, k.key("zero"), []byte("v"), 0)
 	wantValue(t, s, k.key("zero"), []byte("v"))
 	mustSet(t, s, k.key("negative"), []byte("v"), -time.Second)
@@ -292,7 +293,7 @@ func testNoTTL(t *testing.T, s store.Store, k keys) {
 
 // testConcurrent runs writers, readers and deleters on overlapping keys; a
 // read must see nothing or a whole value that was written under its key.
-func testConcurrent(t *testing.T, s store.Store, k keys) {
+func testConcurrent(t *testing.T, s core.Tier, k keys) {
 	const workers, ops, nkeys = 8, 150, 10
 	value := func(key string, n int) []byte {
 		return fmt.Appendf(nil, "%s|%d|%s", key, n, bytes.Repeat([]byte{byte(n)}, n%512))

@@ -7,6 +7,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"github.com/strata-cache/strata/etag"
 	"github.com/strata-cache/strata/headers"
 	"github.com/strata-cache/strata/metrics"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // Route patterns, as the routers spell them (the keys of /debug/origin).
@@ -345,6 +347,16 @@ func cdnPurger(endpoint string) (core.Purger, error) {
 type Setup struct {
 	Cache   *core.Cache
 	Metrics http.Handler // serves GET /metrics
+	l2      *redisstore.Store
+}
+
+// Close closes the cache, then its L2.
+func (s *Setup) Close() error {
+	err := s.Cache.Close()
+	if s.l2 != nil {
+		err = errors.Join(err, s.l2.Close())
+	}
+	return err
 }
 
 // NewSetup builds the examples' cache (L1, plus L2 when a Redis URL is given) and its
@@ -357,19 +369,32 @@ func NewSetup(f Flags) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache, err := core.New(core.Config{RedisURL: f.Redis, Observer: m,
-		// Every example process serves the same site, whichever address it is reached on,
-		// so instances on one Redis share entries.
-		Host:                "demo",
-		Purger:              purger,
-		ForwardSurrogateKey: f.ForwardSurrogateKey,
-		Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var l2 *redisstore.Store
+	cfg := core.Config{}
+	if f.Redis != "" {
+		if l2, err = redisstore.NewFromURL(f.Redis, redisstore.Options{Logger: logger}); err != nil {
+			return nil, err
+		}
+		cfg.L2 = l2
+	}
+	cfg.Observer = m
+	// Every example process serves the same site, whichever address it is reached on,
+	// so instances on one Redis share entries.
+	cfg.Host = "demo"
+	cfg.Purger = purger
+	cfg.ForwardSurrogateKey = f.ForwardSurrogateKey
+	cfg.Logger = logger
+	cache, err := core.New(cfg)
 	if err != nil {
+		if l2 != nil {
+			_ = l2.Close()
+		}
 		return nil, err
 	}
 	m.Attach(cache)
 	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	return &Setup{Cache: cache, Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &Setup{Cache: cache, l2: l2, Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // figures are never cached, here or by a CDN
 		prom.ServeHTTP(w, r)
 	})}, nil

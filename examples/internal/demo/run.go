@@ -20,7 +20,7 @@ func Main(framework string, router func(*Setup, *App) http.Handler) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer func() { _ = setup.Cache.Close() }()
+	defer func() { _ = setup.Close() }()
 	app, err := NewApp(setup.Cache, flags)
 	if err != nil {
 		log.Fatal(err)

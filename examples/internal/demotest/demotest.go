@@ -25,7 +25,7 @@ func server(t *testing.T, router Router, f demo.Flags, token string) (*httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = setup.Cache.Close() })
+	t.Cleanup(func() { _ = setup.Close() })
 	app, err := demo.NewApp(setup.Cache, f)
 	if err != nil {
 		t.Fatal(err)

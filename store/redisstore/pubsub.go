@@ -1,8 +1,11 @@
-package store
+package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +15,7 @@ import (
 // Publish sends msg, as is, on the invalidation channel to every
 // subscriber, this store's own included. It goes through the breaker and
 // timeout like any call.
-func (r *Redis) Publish(ctx context.Context, msg []byte) error {
+func (r *Store) Publish(ctx context.Context, msg []byte) error {
 	return r.do(ctx, opPublish, func(ctx context.Context) error {
 		return r.c.Publish(ctx, r.channel, msg).Err()
 	})
@@ -26,11 +29,19 @@ func (r *Redis) Publish(ctx context.Context, msg []byte) error {
 // The subscriber survives Redis outages: when its connection fails, or a
 // PING gets no answer within SubscribeHealthCheck, it reconnects with
 // backoff (50 ms doubling to 1 s) and, once subscribed again, calls
-// OnReconnect, since messages sent in between are lost. It does not go
-// through the breaker. stop waits for the goroutine to end.
-func (r *Redis) Subscribe(handler func(msg []byte)) (stop func()) {
+// reconnected (when not nil), since messages sent in between are lost. It
+// does not go through the breaker. stop waits for the goroutine to end.
+//
+// Subscribe returns once the subscription is live: it publishes a hello of
+// its own until it receives it (every subscriber drops hellos), so that no
+// message published after Subscribe returns is missed. With Redis down it
+// gives up waiting after a second; the subscriber keeps trying.
+func (r *Store) Subscribe(handler func(msg []byte), reconnected func()) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &subscription{cancel: cancel, done: make(chan struct{})}
+	var hello [8]byte
+	_, _ = rand.Read(hello[:])
+	s := &subscription{cancel: cancel, done: make(chan struct{}), onRecon: reconnected,
+		hello: helloPrefix + hex.EncodeToString(hello[:]), ready: make(chan struct{})}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -40,6 +51,7 @@ func (r *Redis) Subscribe(handler func(msg []byte)) (stop func()) {
 	r.subs[s] = struct{}{}
 	r.mu.Unlock()
 	go r.subscribeLoop(ctx, s, handler)
+	s.await(ctx, r)
 	return func() {
 		s.stop()
 		r.mu.Lock()
@@ -49,9 +61,14 @@ func (r *Redis) Subscribe(handler func(msg []byte)) (stop func()) {
 }
 
 type subscription struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	onRecon func()
+
+	hello     string        // this subscription's readiness probe
+	ready     chan struct{} // closed when hello came back
+	readyOnce sync.Once
 
 	mu sync.Mutex
 	ps *redis.PubSub // current connection, closed by stop to unblock a read
@@ -67,6 +84,27 @@ func (s *subscription) stop() {
 		s.mu.Unlock()
 		<-s.done
 	})
+}
+
+// helloPrefix starts the readiness probes of Subscribe, which no subscriber passes on.
+const helloPrefix = "\x00strata-hello:"
+
+// await publishes the subscription's hello until it comes back, for at most a second.
+func (s *subscription) await(ctx context.Context, r *Store) {
+	deadline := time.NewTimer(time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_ = r.Publish(ctx, []byte(s.hello))
+		select {
+		case <-s.ready:
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // setPS records the current PubSub; false means stop was called.
@@ -85,20 +123,20 @@ const (
 	subBackoffMax = time.Second
 )
 
-func (r *Redis) subscribeLoop(ctx context.Context, s *subscription, handler func([]byte)) {
+func (r *Store) subscribeLoop(ctx context.Context, s *subscription, handler func([]byte)) {
 	defer close(s.done)
 	subscribedBefore := false
 	backoff := subBackoffMin
 	for {
 		// A fresh PubSub per connection: go-redis would reconnect on its own,
-		// but it neither tells when (OnReconnect needs to know) nor notices a
+		// but it neither tells when (reconnected needs to know) nor notices a
 		// server that stopped answering.
 		ps := r.c.Subscribe(ctx, r.channel)
 		if !s.setPS(ctx, ps) {
 			_ = ps.Close()
 			return
 		}
-		subscribed, err := r.receive(ctx, ps, handler, &subscribedBefore)
+		subscribed, err := r.receive(ctx, s, ps, handler, &subscribedBefore)
 		s.setPS(ctx, nil)
 		_ = ps.Close()
 		if ctx.Err() != nil {
@@ -121,7 +159,7 @@ func (r *Redis) subscribeLoop(ctx context.Context, s *subscription, handler func
 
 // receive reads one connection until it fails. subscribed reports whether
 // the subscription was confirmed on it.
-func (r *Redis) receive(ctx context.Context, ps *redis.PubSub, handler func([]byte), subscribedBefore *bool) (subscribed bool, err error) {
+func (r *Store) receive(ctx context.Context, s *subscription, ps *redis.PubSub, handler func([]byte), subscribedBefore *bool) (subscribed bool, err error) {
 	pinged := false
 	for {
 		m, err := ps.ReceiveTimeout(ctx, r.hc)
@@ -144,12 +182,18 @@ func (r *Redis) receive(ctx context.Context, ps *redis.PubSub, handler func([]by
 		pinged = false
 		switch m := m.(type) {
 		case *redis.Message:
+			if strings.HasPrefix(m.Payload, helloPrefix) {
+				if m.Payload == s.hello {
+					s.readyOnce.Do(func() { close(s.ready) })
+				}
+				continue
+			}
 			handler([]byte(m.Payload))
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && !subscribed {
 				subscribed = true
-				if *subscribedBefore && r.onRecon != nil {
-					r.onRecon()
+				if *subscribedBefore && s.onRecon != nil {
+					s.onRecon()
 				}
 				*subscribedBefore = true
 			}

@@ -1,4 +1,4 @@
-package store_test
+package redisstore_test
 
 import (
 	"slices"
@@ -8,8 +8,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/internal/redistest"
 	"github.com/strata-cache/strata/store"
+	"github.com/strata-cache/strata/store/redisstore"
 	"github.com/strata-cache/strata/store/storetest"
 )
 
@@ -17,8 +19,8 @@ import (
 // for all subtests).
 func TestCluster(t *testing.T) {
 	cl := redistest.StartCluster(t, 3)
-	newStore := func(t *testing.T) *store.Redis {
-		r, err := store.NewRedis(cl.Client(t), store.RedisOptions{Timeout: time.Second})
+	newStore := func(t *testing.T) *redisstore.Store {
+		r, err := redisstore.New(cl.Client(t), redisstore.Options{Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +30,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("Suite", func(t *testing.T) {
 		r := newStore(t)
-		storetest.Run(t, func(*testing.T) store.Store { return r })
+		storetest.Run(t, func(*testing.T) core.Tier { return r })
 		if st := r.Stats(); st.Errors != 0 {
 			t.Fatalf("Stats() = %+v", st)
 		}
@@ -56,7 +58,7 @@ func TestCluster(t *testing.T) {
 		client := cl.Client(t)
 		var cc callCounter
 		client.AddHook(&cc)
-		r, err := store.NewRedis(client, store.RedisOptions{})
+		r, err := redisstore.New(client, redisstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("FromURL", func(t *testing.T) {
 		addrs := cl.Addrs()
-		r, err := store.NewRedisFromURL("redis://"+addrs[0]+"?addr="+addrs[1]+"&addr="+addrs[2], store.RedisOptions{})
+		r, err := redisstore.NewFromURL("redis://"+addrs[0]+"?addr="+addrs[1]+"&addr="+addrs[2], redisstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

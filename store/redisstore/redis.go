@@ -1,4 +1,4 @@
-package store
+package redisstore
 
 import (
 	"context"
@@ -16,23 +16,25 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/strata-cache/strata/store"
 )
 
-// RedisOptions configures NewRedis. The zero value is a working default;
-// NewRedis does not modify the caller's copy.
-type RedisOptions struct {
+// Options configures New. The zero value is a working default;
+// New does not modify the caller's copy.
+type Options struct {
 	// Prefix namespaces the store's own keys: the invalidation channel and
 	// the tag sets (<Prefix>:tag:{<tag>}). Keys passed to Get, Set, Delete,
 	// Lock, Incr and the like are used as given. Default "strata".
 	Prefix string
 	// Timeout bounds each call (a pipeline counts as one call). Running out
-	// of it is a Redis failure, returned as an error wrapping ErrTimeout;
+	// of it is a Redis failure, returned as an error wrapping store.ErrTimeout;
 	// negative disables it, leaving the caller's context as the only bound.
 	// Default 50ms.
 	Timeout time.Duration
 	// BreakerFailures is the number of consecutive failed calls (errors and
 	// timeouts, not cancellations by the caller) that opens the circuit
-	// breaker; while open, calls return ErrUnavailable without touching the
+	// breaker; while open, calls return store.ErrUnavailable without touching the
 	// network. Negative disables the breaker. Default 5.
 	BreakerFailures int
 	// BreakerCooldown is how long the breaker stays open before it lets one
@@ -42,12 +44,6 @@ type RedisOptions struct {
 	// Channel is the pub/sub channel of the invalidation bus (Publish,
 	// Subscribe). Default Prefix + ":inval".
 	Channel string
-	// OnReconnect, when set, is called by every Subscribe goroutine after its
-	// subscription was re-established following a disconnect, during which
-	// messages may have been missed (a cue to clear an L1). It runs on the
-	// subscriber goroutine, before any message of the new connection.
-	// Default nil.
-	OnReconnect func()
 	// SubscribeHealthCheck is how long a subscriber waits for traffic before
 	// sending a PING, and then for the PONG before it drops the connection
 	// and reconnects; it detects a hung Redis or a silently broken
@@ -57,33 +53,19 @@ type RedisOptions struct {
 	// of call (the line counts the ones suppressed). Default: discard.
 	Logger *slog.Logger
 	// Clock drives the breaker cooldown and log rate limits. Default time.Now.
-	Clock Clock
+	Clock store.Clock
 	// Usable, when set, tells whether a value Get read is one the caller can use (say, an
-	// entry it can decode). Get reports a value it rejects as ErrNotFound, and counts it in
+	// entry it can decode). Get reports a value it rejects as store.ErrNotFound, and counts it in
 	// Misses and Unusable, not in Hits, so that Hits counts usable reads only. Default nil:
 	// every value is usable.
 	Usable func(value []byte) bool
-}
-
-// TierStats is a snapshot of Redis counters.
-type TierStats struct {
-	Gets         uint64       // Get calls
-	Hits         uint64       // Get calls that returned a value (a usable one, with RedisOptions.Usable)
-	Misses       uint64       // Get calls that returned ErrNotFound (Unusable included)
-	Unusable     uint64       // values Get read and RedisOptions.Usable rejected
-	Errors       uint64       // failed calls, timeouts included; not Rejected or Canceled ones
-	Timeouts     uint64       // calls that ran out of Timeout (also in Errors)
-	Rejected     uint64       // calls refused with ErrUnavailable by the open breaker
-	Canceled     uint64       // calls abandoned because the caller's context ended
-	BreakerOpens uint64       // times the breaker went from closed to open
-	Breaker      BreakerState // current breaker state
 }
 
 // Redis is a Store over a go-redis UniversalClient (single node, Sentinel
 // failover client, Cluster or Ring), with a per-call timeout and a circuit
 // breaker, plus the fleet-wide lock, the invalidation bus, the tag index and
 // counters. Safe for concurrent use.
-type Redis struct {
+type Store struct {
 	c       redis.UniversalClient
 	own     bool // close c on Close
 	single  bool // one node: a multi-key DEL never spans slots
@@ -92,9 +74,8 @@ type Redis struct {
 	prefix  string
 	channel string
 	hc      time.Duration
-	onRecon func()
 	log     *slog.Logger
-	clock   Clock
+	clock   store.Clock
 	id      string
 	usable  func([]byte) bool
 
@@ -110,24 +91,24 @@ type Redis struct {
 	closed bool
 }
 
-// NewRedis returns a Redis store over client, which stays the caller's to
+// New returns a Redis store over client, which stays the caller's to
 // close. It does not contact Redis: a server that is down at start-up only
 // makes calls fail (and the breaker open) until it is back.
 //
 // The per-call Timeout needs a client that honours context deadlines
-// (ContextTimeoutEnabled in go-redis options, as NewRedisFromURL sets).
+// (ContextTimeoutEnabled in go-redis options, as NewFromURL sets).
 // With a client that does not, calls run on a helper goroutine so that the
 // Timeout still holds, at the cost of a goroutine per call.
-func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
-		return nil, errors.New("store: NewRedis: nil client")
+		return nil, errors.New("store: New: nil client")
 	}
 	o := opts // never modify the caller's options
 	if o.Prefix == "" {
 		o.Prefix = "strata"
 	}
 	if strings.ContainsAny(o.Prefix, "{}") {
-		return nil, fmt.Errorf("store: RedisOptions.Prefix %q must not contain braces (tag keys add their own hash tag)", o.Prefix)
+		return nil, fmt.Errorf("store: Options.Prefix %q must not contain braces (tag keys add their own hash tag)", o.Prefix)
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 50 * time.Millisecond
@@ -139,7 +120,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 		o.BreakerCooldown = 2 * time.Second
 	}
 	if o.BreakerCooldown < 0 {
-		return nil, fmt.Errorf("store: RedisOptions.BreakerCooldown %s is negative", o.BreakerCooldown)
+		return nil, fmt.Errorf("store: Options.BreakerCooldown %s is negative", o.BreakerCooldown)
 	}
 	if o.Channel == "" {
 		o.Channel = o.Prefix + ":inval"
@@ -148,7 +129,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 		o.SubscribeHealthCheck = time.Second
 	}
 	if o.SubscribeHealthCheck < 0 {
-		return nil, fmt.Errorf("store: RedisOptions.SubscribeHealthCheck %s is negative", o.SubscribeHealthCheck)
+		return nil, fmt.Errorf("store: Options.SubscribeHealthCheck %s is negative", o.SubscribeHealthCheck)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -156,15 +137,14 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 
-	r := &Redis{
+	r := &Store{
 		c:       client,
 		timeout: o.Timeout,
 		prefix:  o.Prefix,
 		channel: o.Channel,
 		hc:      o.SubscribeHealthCheck,
-		onRecon: o.OnReconnect,
 		log:     o.Logger,
-		clock:   o.Clock.orNow(),
+		clock:   o.Clock.OrNow(),
 		id:      hex.EncodeToString(id[:]),
 		usable:  o.Usable,
 		subs:    make(map[*subscription]struct{}),
@@ -191,12 +171,12 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 	return r, nil
 }
 
-// NewRedisFromURL creates a client from a go-redis URL and returns a store
+// NewFromURL creates a client from a go-redis URL and returns a store
 // that owns it (Close closes it). redis://, rediss:// and unix:// URLs give
 // a single-node client; a URL with addr= query parameters
 // (redis://host1:port?addr=host2:port&addr=host3:port) gives a Cluster
 // client. ContextTimeoutEnabled is always set.
-func NewRedisFromURL(url string, opts RedisOptions) (*Redis, error) {
+func NewFromURL(url string, opts Options) (*Store, error) {
 	var client redis.UniversalClient
 	if strings.Contains(url, "?addr=") || strings.Contains(url, "&addr=") {
 		o, err := redis.ParseClusterURL(url)
@@ -213,7 +193,7 @@ func NewRedisFromURL(url string, opts RedisOptions) (*Redis, error) {
 		o.ContextTimeoutEnabled = true
 		client = redis.NewClient(o)
 	}
-	r, err := NewRedis(client, opts)
+	r, err := New(client, opts)
 	if err != nil {
 		_ = client.Close()
 		return nil, err
@@ -234,19 +214,19 @@ func (g redisLog) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // Client returns the underlying client.
-func (r *Redis) Client() redis.UniversalClient { return r.c }
+func (r *Store) Client() redis.UniversalClient { return r.c }
 
 // InstanceID returns a random id chosen for this store at creation (16 hex
 // digits). It is not sent anywhere by the store; a caller can put it in its
 // Publish messages to recognise, and skip, its own.
-func (r *Redis) InstanceID() string { return r.id }
+func (r *Store) InstanceID() string { return r.id }
 
 // Healthy reports whether the circuit breaker is closed.
-func (r *Redis) Healthy() bool { return r.br.State() == BreakerClosed }
+func (r *Store) Healthy() bool { return r.br.State() == store.BreakerClosed }
 
 // Stats returns a snapshot of the counters.
-func (r *Redis) Stats() TierStats {
-	return TierStats{
+func (r *Store) Stats() store.TierStats {
+	return store.TierStats{
 		Gets:         r.gets.Load(),
 		Hits:         r.hits.Load(),
 		Misses:       r.misses.Load(),
@@ -261,8 +241,8 @@ func (r *Redis) Stats() TierStats {
 }
 
 // Close stops every Subscribe goroutine and, for a store from
-// NewRedisFromURL, closes the client. The store must not be used afterwards.
-func (r *Redis) Close() error {
+// NewFromURL, closes the client. The store must not be used afterwards.
+func (r *Store) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	subs := make([]*subscription, 0, len(r.subs))
@@ -279,9 +259,9 @@ func (r *Redis) Close() error {
 	return nil
 }
 
-// Get returns the value under key, or ErrNotFound; a value RedisOptions.Usable rejects is
-// ErrUnusable, which matches ErrNotFound.
-func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
+// Get returns the value under key, or store.ErrNotFound; a value Options.Usable rejects is
+// store.ErrUnusable, which matches store.ErrNotFound.
+func (r *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	r.gets.Add(1)
 	c, err := r.begin(ctx)
 	if err != nil {
@@ -298,20 +278,20 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 		if r.usable != nil && !r.usable(val) {
 			r.unusable.Add(1)
 			r.misses.Add(1)
-			return nil, ErrUnusable
+			return nil, store.ErrUnusable
 		}
 		r.hits.Add(1)
 		return val, nil
 	case redis.Nil:
 		r.misses.Add(1)
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	return nil, err
 }
 
 // Set stores value under key with SET PX ttl; ttl <= 0 stores it without
 // expiry.
-func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (r *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	ttl = redisTTL(ttl)
 	c, err := r.begin(ctx)
 	if err != nil {
@@ -329,14 +309,14 @@ func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // grouped by hash tag ({...}, which decides the Cluster slot and the Ring
 // shard): one DEL per group, pipelined, so keys of one URL (which share a
 // hash tag) go in one command.
-func (r *Redis) Delete(ctx context.Context, keys ...string) error {
+func (r *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	return r.do(ctx, opDelete, func(ctx context.Context) error { return r.del(ctx, keys) })
 }
 
-func (r *Redis) del(ctx context.Context, keys []string) error {
+func (r *Store) del(ctx context.Context, keys []string) error {
 	if r.single || len(keys) == 1 {
 		return r.c.Del(ctx, keys...).Err()
 	}
@@ -387,7 +367,7 @@ func hashTag(key string) string {
 
 // Incr increments the integer under key (created at 0) and returns the new
 // value; core keeps its namespace generation here.
-func (r *Redis) Incr(ctx context.Context, key string) (int64, error) {
+func (r *Store) Incr(ctx context.Context, key string) (int64, error) {
 	var n int64
 	err := r.do(ctx, opCounter, func(ctx context.Context) (err error) {
 		n, err = r.c.Incr(ctx, key).Result()
@@ -399,7 +379,7 @@ func (r *Redis) Incr(ctx context.Context, key string) (int64, error) {
 // GetOrSet stores value under key (without expiry) unless the key exists, and returns the
 // value the key holds afterwards: the first caller's value, for every caller. core keeps the
 // fleet's key secret here.
-func (r *Redis) GetOrSet(ctx context.Context, key, value string) (string, error) {
+func (r *Store) GetOrSet(ctx context.Context, key, value string) (string, error) {
 	var got string
 	err := r.do(ctx, opCounter, func(ctx context.Context) error {
 		if err := r.c.SetNX(ctx, key, value, 0).Err(); err != nil {
@@ -413,7 +393,7 @@ func (r *Redis) GetOrSet(ctx context.Context, key, value string) (string, error)
 }
 
 // GetInt returns the integer under key, 0 when the key does not exist.
-func (r *Redis) GetInt(ctx context.Context, key string) (int64, error) {
+func (r *Store) GetInt(ctx context.Context, key string) (int64, error) {
 	var s string
 	err := r.do(ctx, opCounter, func(ctx context.Context) (err error) {
 		s, err = r.c.Get(ctx, key).Result()
@@ -434,7 +414,7 @@ func (r *Redis) GetInt(ctx context.Context, key string) (int64, error) {
 
 // do runs one call under the breaker and the per-call timeout; see begin
 // and end.
-func (r *Redis) do(ctx context.Context, o op, fn func(context.Context) error) error {
+func (r *Store) do(ctx context.Context, o op, fn func(context.Context) error) error {
 	c, err := r.begin(ctx)
 	if err != nil {
 		return err
@@ -455,10 +435,10 @@ type call struct {
 }
 
 // begin starts a call: it returns the caller's own error if its context has
-// already ended, ErrUnavailable if the breaker is open, and otherwise the
+// already ended, store.ErrUnavailable if the breaker is open, and otherwise the
 // context to run the call with. The call must be finished with end. Hot
 // paths use begin and end directly, rather than do, to save the closure.
-func (r *Redis) begin(ctx context.Context) (call, error) {
+func (r *Store) begin(ctx context.Context) (call, error) {
 	if err := ctx.Err(); err != nil {
 		r.canceled.Add(1)
 		return call{}, err
@@ -466,7 +446,7 @@ func (r *Redis) begin(ctx context.Context) (call, error) {
 	ok, probe := r.br.allow()
 	if !ok {
 		r.rejected.Add(1)
-		return call{}, ErrUnavailable
+		return call{}, store.ErrUnavailable
 	}
 	c := call{ctx: ctx, probe: probe}
 	if r.timeout > 0 {
@@ -479,13 +459,13 @@ func (r *Redis) begin(ctx context.Context) (call, error) {
 //   - success, or redis.Nil (returned as is): the server answered;
 //   - the caller's ctx ended: ctx.Err() is returned unwrapped and the breaker
 //     does not count it (a client that went away says nothing about Redis);
-//   - the store's own timeout: an error wrapping ErrTimeout, a failure;
+//   - the store's own timeout: an error wrapping store.ErrTimeout, a failure;
 //   - an error reply (WRONGTYPE, NOSCRIPT...): returned wrapped, counted as
 //     an error, but the server answered, so not a breaker failure, except for
 //     replies that mean it cannot serve (LOADING, CLUSTERDOWN, MASTERDOWN,
 //     TRYAGAIN, READONLY, max clients);
 //   - anything else (network errors): a failure.
-func (r *Redis) end(ctx context.Context, c call, o op, err error) error {
+func (r *Store) end(ctx context.Context, c call, o op, err error) error {
 	timedOut := err != nil && c.ctx.Err() != nil
 	if c.cancel != nil {
 		c.cancel()
@@ -502,7 +482,7 @@ func (r *Redis) end(ctx context.Context, c call, o op, err error) error {
 		r.errs.Add(1)
 		r.timeouts.Add(1)
 		r.failed(o, c.probe, err)
-		return fmt.Errorf("%w: %s after %s (%v)", ErrTimeout, o, r.timeout, err)
+		return fmt.Errorf("%w: %s after %s (%v)", store.ErrTimeout, o, r.timeout, err)
 	}
 	r.errs.Add(1)
 	if isReply(err) && !isUnavailableReply(err) {
@@ -514,7 +494,7 @@ func (r *Redis) end(ctx context.Context, c call, o op, err error) error {
 	return fmt.Errorf("store: redis %s: %w", o, err)
 }
 
-func (r *Redis) failed(o op, probe bool, err error) {
+func (r *Store) failed(o op, probe bool, err error) {
 	r.logf(o, "store: redis call failed", "op", o.String(), "err", err)
 	if r.br.failure(probe) {
 		r.logf(opBreaker, "store: redis circuit breaker open", "failures", r.br.threshold, "cooldown", r.br.cooldown)
@@ -561,7 +541,7 @@ func isUnavailableReply(err error) bool {
 }
 
 // logf logs at warn level, at most once per second per kind of call.
-func (r *Redis) logf(o op, msg string, args ...any) {
+func (r *Store) logf(o op, msg string, args ...any) {
 	now := r.clock().UnixNano()
 	next := r.logNext[o].Load()
 	if now < next || !r.logNext[o].CompareAndSwap(next, now+int64(time.Second)) {
@@ -598,3 +578,4 @@ var opNames = [numOps]string{"GET", "SET", "DEL", "counter", "lock", "unlock", "
 	"tag add", "tag members", "tag purge", "breaker"}
 
 func (o op) String() string { return opNames[o] }
+

@@ -1,4 +1,4 @@
-package store_test
+package redisstore_test
 
 import (
 	"sync/atomic"
@@ -6,34 +6,34 @@ import (
 	"time"
 
 	"github.com/strata-cache/strata/internal/redistest"
-	"github.com/strata-cache/strata/store"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 func TestRedisLock(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := newRedis(t, srv, store.RedisOptions{}), newRedis(t, srv, store.RedisOptions{})
+	a, b := newRedis(t, srv, redisstore.Options{}), newRedis(t, srv, redisstore.Options{})
 	lockScenario(t, a, b)
 	lockRaceScenario(t, a, b)
 }
 
 func TestRedisTags(t *testing.T) {
 	srv := redistest.Start(t)
-	tagScenario(t, newRedis(t, srv, store.RedisOptions{}), srv.Client(t))
+	tagScenario(t, newRedis(t, srv, redisstore.Options{}), srv.Client(t))
 }
 
 func TestRedisPubSub(t *testing.T) {
 	srv := redistest.Start(t)
-	pubsubScenario(t, newRedis(t, srv, store.RedisOptions{}), newRedis(t, srv, store.RedisOptions{}))
+	pubsubScenario(t, newRedis(t, srv, redisstore.Options{}), newRedis(t, srv, redisstore.Options{}))
 }
 
 func TestRedisPubSubChannels(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRedis(t, srv, store.RedisOptions{Prefix: "app1"})
-	b := newRedis(t, srv, store.RedisOptions{Prefix: "app2"})
-	c := newRedis(t, srv, store.RedisOptions{Channel: "app2:inval"})
+	a := newRedis(t, srv, redisstore.Options{Prefix: "app1"})
+	b := newRedis(t, srv, redisstore.Options{Prefix: "app2"})
+	c := newRedis(t, srv, redisstore.Options{Channel: "app2:inval"})
 	ca, cb := newCollector(), newCollector()
-	defer a.Subscribe(ca.handle)()
-	defer b.Subscribe(cb.handle)()
+	defer a.Subscribe(ca.handle, nil)()
+	defer b.Subscribe(cb.handle, nil)()
 	publishUntil(t, c, "for app2", 5*time.Second, cb)
 	publishUntil(t, a, "for app1", 5*time.Second, ca)
 	if ca.has("for app2") || cb.has("for app1") {
@@ -42,18 +42,18 @@ func TestRedisPubSubChannels(t *testing.T) {
 }
 
 // TestRedisPubSubRestart: subscribers come back by themselves after Redis
-// restarts, and report it through OnReconnect.
+// restarts, and report it through the reconnected callback.
 func TestRedisPubSubRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	var reconnects atomic.Int32
-	opts := store.RedisOptions{OnReconnect: func() { reconnects.Add(1) }}
-	a, b := newRedis(t, srv, opts), newRedis(t, srv, opts)
+	onRecon := func() { reconnects.Add(1) }
+	a, b := newRedis(t, srv, redisstore.Options{}), newRedis(t, srv, redisstore.Options{})
 	ca, cb := newCollector(), newCollector()
-	defer a.Subscribe(ca.handle)()
-	defer b.Subscribe(cb.handle)()
+	defer a.Subscribe(ca.handle, onRecon)()
+	defer b.Subscribe(cb.handle, onRecon)()
 	publishUntil(t, a, "before", 5*time.Second, ca, cb)
 	if n := reconnects.Load(); n != 0 {
-		t.Fatalf("OnReconnect called %d times before any outage", n)
+		t.Fatalf("reconnected called %d times before any outage", n)
 	}
 
 	srv.Stop()
@@ -61,7 +61,7 @@ func TestRedisPubSubRestart(t *testing.T) {
 	srv.Restart()
 	publishUntil(t, b, "after restart", 10*time.Second, ca, cb)
 	if n := reconnects.Load(); n != 2 {
-		t.Fatalf("OnReconnect called %d times, want once per subscriber (2)", n)
+		t.Fatalf("reconnected called %d times, want once per subscriber (2)", n)
 	}
 }
 
@@ -71,10 +71,10 @@ func TestRedisPubSubRestart(t *testing.T) {
 func TestRedisPubSubHungServer(t *testing.T) {
 	srv := redistest.Start(t)
 	var reconnects atomic.Int32
-	opts := store.RedisOptions{SubscribeHealthCheck: 100 * time.Millisecond, OnReconnect: func() { reconnects.Add(1) }}
+	opts := redisstore.Options{SubscribeHealthCheck: 100 * time.Millisecond}
 	a := newRedis(t, srv, opts)
 	ca := newCollector()
-	defer a.Subscribe(ca.handle)()
+	defer a.Subscribe(ca.handle, func() { reconnects.Add(1) })()
 	publishUntil(t, a, "before", 5*time.Second, ca)
 
 	srv.Pause()
@@ -84,7 +84,7 @@ func TestRedisPubSubHungServer(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for reconnects.Load() == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("OnReconnect not called after the server hung")
+			t.Fatal("reconnected not called after the server hung")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -92,13 +92,13 @@ func TestRedisPubSubHungServer(t *testing.T) {
 
 func TestRedisCloseStopsSubscribers(t *testing.T) {
 	srv := redistest.Start(t)
-	r, err := store.NewRedis(srv.Client(t), store.RedisOptions{})
+	r, err := redisstore.New(srv.Client(t), redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := newRedis(t, srv, store.RedisOptions{})
+	pub := newRedis(t, srv, redisstore.Options{})
 	c := newCollector()
-	stop := r.Subscribe(c.handle)
+	stop := r.Subscribe(c.handle, nil)
 	publishUntil(t, pub, "x", 5*time.Second, c)
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
@@ -109,5 +109,5 @@ func TestRedisCloseStopsSubscribers(t *testing.T) {
 	if c.has("after close") {
 		t.Fatal("subscriber still running after Close")
 	}
-	r.Subscribe(c.handle)() // Subscribe after Close: inert
+	r.Subscribe(c.handle, nil)() // Subscribe after Close: inert
 }

@@ -1,4 +1,4 @@
-package store_test
+package redisstore_test
 
 import (
 	"bytes"
@@ -12,15 +12,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/internal/redistest"
 	"github.com/strata-cache/strata/store"
+	"github.com/strata-cache/strata/store/redisstore"
 	"github.com/strata-cache/strata/store/storetest"
 )
 
 func TestRedisSuite(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{Timeout: time.Second})
-	storetest.Run(t, func(*testing.T) store.Store { return r })
+	r := newRedis(t, srv, redisstore.Options{Timeout: time.Second})
+	storetest.Run(t, func(*testing.T) core.Tier { return r })
 	if !r.Healthy() || r.Stats().Errors != 0 {
 		t.Fatalf("after the suite: Healthy %v, Stats %+v", r.Healthy(), r.Stats())
 	}
@@ -28,12 +30,12 @@ func TestRedisSuite(t *testing.T) {
 
 func TestRedisSuiteUnixSocket(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithUnixSocket())
-	r, err := store.NewRedisFromURL(srv.URL(), store.RedisOptions{Timeout: time.Second})
+	r, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	storetest.Run(t, func(*testing.T) store.Store { return r })
+	storetest.Run(t, func(*testing.T) core.Tier { return r })
 }
 
 // TestRedisSuiteDeadlineIgnoringClient runs the suite over a client without
@@ -43,19 +45,19 @@ func TestRedisSuiteDeadlineIgnoringClient(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
 	var logs logBuffer
-	r, err := store.NewRedis(c, store.RedisOptions{Timeout: time.Second, Logger: logs.logger()})
+	r, err := redisstore.New(c, redisstore.Options{Timeout: time.Second, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "ContextTimeoutEnabled") {
 		t.Errorf("no log line about ContextTimeoutEnabled; logs:\n%s", logs.String())
 	}
-	storetest.Run(t, func(*testing.T) store.Store { return r })
+	storetest.Run(t, func(*testing.T) core.Tier { return r })
 }
 
 func TestNewRedisFromURL(t *testing.T) {
 	srv := redistest.Start(t)
-	r, err := store.NewRedisFromURL(srv.URL(), store.RedisOptions{})
+	r, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestNewRedisFromURL(t *testing.T) {
 	}
 
 	for _, bad := range []string{"http://127.0.0.1:1", "redis://127.0.0.1:1/0?bogus=1"} {
-		if _, err := store.NewRedisFromURL(bad, store.RedisOptions{}); err == nil || !strings.HasPrefix(err.Error(), "store: ") {
+		if _, err := redisstore.NewFromURL(bad, redisstore.Options{}); err == nil || !strings.HasPrefix(err.Error(), "store: ") {
 			t.Errorf("NewRedisFromURL(%q) = %v, want a store: error", bad, err)
 		}
 	}
@@ -81,18 +83,18 @@ func TestNewRedisOptions(t *testing.T) {
 	defer func() { _ = c.Close() }()
 	for _, tc := range []struct {
 		name    string
-		opts    store.RedisOptions
+		opts    redisstore.Options
 		wantErr string
 	}{
-		{"zero value", store.RedisOptions{}, ""},
-		{"disabled timeout and breaker", store.RedisOptions{Timeout: -1, BreakerFailures: -1}, ""},
-		{"braces in prefix", store.RedisOptions{Prefix: "a{b}"}, "braces"},
-		{"negative cooldown", store.RedisOptions{BreakerCooldown: -time.Second}, "BreakerCooldown"},
-		{"negative health check", store.RedisOptions{SubscribeHealthCheck: -time.Second}, "SubscribeHealthCheck"},
+		{"zero value", redisstore.Options{}, ""},
+		{"disabled timeout and breaker", redisstore.Options{Timeout: -1, BreakerFailures: -1}, ""},
+		{"braces in prefix", redisstore.Options{Prefix: "a{b}"}, "braces"},
+		{"negative cooldown", redisstore.Options{BreakerCooldown: -time.Second}, "BreakerCooldown"},
+		{"negative health check", redisstore.Options{SubscribeHealthCheck: -time.Second}, "SubscribeHealthCheck"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := tc.opts
-			r, err := store.NewRedis(c, opts)
+			r, err := redisstore.New(c, opts)
 			if opts.Prefix != tc.opts.Prefix || opts.Timeout != tc.opts.Timeout || opts.Logger != nil {
 				t.Fatalf("NewRedis modified the caller's options")
 			}
@@ -108,21 +110,21 @@ func TestNewRedisOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := store.NewRedis(nil, store.RedisOptions{}); err == nil {
+	if _, err := redisstore.New(nil, redisstore.Options{}); err == nil {
 		t.Fatal("NewRedis(nil) succeeded")
 	}
 }
 
 func TestRedisDefaults(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{})
+	r := newRedis(t, srv, redisstore.Options{})
 	if got, want := r.TagKey("product:1"), "strata:tag:{product:1}"; got != want {
 		t.Errorf("TagKey = %q, want %q", got, want)
 	}
 	if id := r.InstanceID(); len(id) != 16 {
 		t.Errorf("InstanceID() = %q, want 16 hex digits", id)
 	}
-	if r2 := newRedis(t, srv, store.RedisOptions{}); r2.InstanceID() == r.InstanceID() {
+	if r2 := newRedis(t, srv, redisstore.Options{}); r2.InstanceID() == r.InstanceID() {
 		t.Errorf("two stores share InstanceID %q", r.InstanceID())
 	}
 	if !r.Healthy() || r.Stats().Breaker != store.BreakerClosed {
@@ -132,7 +134,7 @@ func TestRedisDefaults(t *testing.T) {
 
 func TestTierStats(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{})
+	r := newRedis(t, srv, redisstore.Options{})
 	if err := r.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +151,7 @@ func TestTierStats(t *testing.T) {
 // counters.
 func TestRedisUsable(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{Usable: func(v []byte) bool { return bytes.HasPrefix(v, []byte("ok")) }})
+	r := newRedis(t, srv, redisstore.Options{Usable: func(v []byte) bool { return bytes.HasPrefix(v, []byte("ok")) }})
 	if err := r.Set(ctx, "good", []byte("ok:1"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func TestRedisUsable(t *testing.T) {
 
 func TestRedisCounter(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{})
+	r := newRedis(t, srv, redisstore.Options{})
 	if n, err := r.GetInt(ctx, "ns:gen"); n != 0 || err != nil {
 		t.Fatalf("GetInt of a missing key = %d, %v; want 0, nil", n, err)
 	}
@@ -197,7 +199,7 @@ func TestRedisCounter(t *testing.T) {
 // so it is returned and counted but does not trip the breaker.
 func TestRedisErrorReplyIsNotAnOutage(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{BreakerFailures: 1})
+	r := newRedis(t, srv, redisstore.Options{BreakerFailures: 1})
 	if err := srv.Client(t).SAdd(ctx, "set", "m").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +251,7 @@ func timed(fn func()) time.Duration {
 const slack = 150 * time.Millisecond
 
 // waitHealthy polls a store until a Set succeeds.
-func waitHealthy(t *testing.T, r *store.Redis, within time.Duration) {
+func waitHealthy(t *testing.T, r *redisstore.Store, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -270,7 +272,7 @@ func TestRedisBreakerWhenServerStopped(t *testing.T) {
 	client := srv.Client(t)
 	client.AddHook(&cc)
 	const timeout, cooldown = 100 * time.Millisecond, 300 * time.Millisecond
-	r, err := store.NewRedis(client, store.RedisOptions{Timeout: timeout, BreakerFailures: 3, BreakerCooldown: cooldown})
+	r, err := redisstore.New(client, redisstore.Options{Timeout: timeout, BreakerFailures: 3, BreakerCooldown: cooldown})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +345,7 @@ func TestRedisBreakerWhenServerHangs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Start(t)
 			const timeout = 100 * time.Millisecond
-			r, err := store.NewRedis(tc.client(srv), store.RedisOptions{Timeout: timeout, BreakerFailures: 3, BreakerCooldown: 200 * time.Millisecond})
+			r, err := redisstore.New(tc.client(srv), redisstore.Options{Timeout: timeout, BreakerFailures: 3, BreakerCooldown: 200 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +379,7 @@ func TestRedisBreakerWhenServerHangs(t *testing.T) {
 // failure; it gets its own ctx.Err() back.
 func TestRedisCallerCancellation(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{Timeout: time.Second, BreakerFailures: 1})
+	r := newRedis(t, srv, redisstore.Options{Timeout: time.Second, BreakerFailures: 1})
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -408,7 +410,7 @@ func TestRedisCallerCancellation(t *testing.T) {
 	}
 
 	// The store's own timeout, by contrast, counts.
-	r2 := newRedis(t, srv, store.RedisOptions{Timeout: 50 * time.Millisecond, BreakerFailures: 1})
+	r2 := newRedis(t, srv, redisstore.Options{Timeout: 50 * time.Millisecond, BreakerFailures: 1})
 	if _, err := r2.Get(ctx, "k"); !errors.Is(err, store.ErrTimeout) {
 		t.Fatalf("Get past the store's timeout = %v, want ErrTimeout", err)
 	}
@@ -419,7 +421,7 @@ func TestRedisCallerCancellation(t *testing.T) {
 
 func TestRedisTimeoutDisabled(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newRedis(t, srv, store.RedisOptions{Timeout: -1, BreakerFailures: 1})
+	r := newRedis(t, srv, redisstore.Options{Timeout: -1, BreakerFailures: 1})
 	srv.Pause()
 	t.Cleanup(srv.Resume)
 	c, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -436,7 +438,7 @@ func TestRedisLogsRateLimited(t *testing.T) {
 	srv := redistest.Start(t)
 	var logs logBuffer
 	clk := newFakeClock()
-	r := newRedis(t, srv, store.RedisOptions{BreakerFailures: -1, Logger: logs.logger(), Clock: clk.Now})
+	r := newRedis(t, srv, redisstore.Options{BreakerFailures: -1, Logger: logs.logger(), Clock: clk.Now})
 	srv.Stop()
 	for range 5 {
 		_, _ = r.Get(ctx, "k")

@@ -1,4 +1,4 @@
-package store_test
+package redisstore_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/strata-cache/strata/store"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // Scenarios shared by the single-node and the Cluster tests. a and b are
@@ -25,7 +25,7 @@ func uniqueKey(t *testing.T, name string) string {
 	return "test:{" + hex.EncodeToString(b[:]) + "}:" + name
 }
 
-func lockScenario(t *testing.T, a, b *store.Redis) {
+func lockScenario(t *testing.T, a, b *redisstore.Store) {
 	key := uniqueKey(t, "lock")
 
 	tokA, ok, err := a.Lock(ctx, key, 5*time.Second)
@@ -84,7 +84,7 @@ func lockScenario(t *testing.T, a, b *store.Redis) {
 }
 
 // lockRaceScenario: many lockers at once, exactly one wins.
-func lockRaceScenario(t *testing.T, stores ...*store.Redis) {
+func lockRaceScenario(t *testing.T, stores ...*redisstore.Store) {
 	key := uniqueKey(t, "race")
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -113,7 +113,7 @@ func sorted(s []string) []string {
 	return s
 }
 
-func wantMembers(t *testing.T, r *store.Redis, tag string, want ...string) {
+func wantMembers(t *testing.T, r *redisstore.Store, tag string, want ...string) {
 	t.Helper()
 	got, err := r.TagMembers(ctx, tag)
 	if err != nil {
@@ -133,7 +133,7 @@ func pttl(t *testing.T, raw redis.UniversalClient, key string) time.Duration {
 	return d
 }
 
-func tagScenario(t *testing.T, r *store.Redis, raw redis.UniversalClient) {
+func tagScenario(t *testing.T, r *redisstore.Store, raw redis.UniversalClient) {
 	id := uniqueKey(t, "")
 	tagA, tagB, tagC := id+"product:1", id+"category:shoes", id+"persistent"
 	k1, k2, k3, k4 := id+"k1", id+"k2", id+"k3", id+"k4"
@@ -261,7 +261,7 @@ func (c *collector) has(msg string) bool {
 }
 
 // publishUntil publishes msg every 50 ms until every collector got it.
-func publishUntil(t *testing.T, pub *store.Redis, msg string, within time.Duration, cs ...*collector) {
+func publishUntil(t *testing.T, pub *redisstore.Store, msg string, within time.Duration, cs ...*collector) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -282,11 +282,11 @@ func publishUntil(t *testing.T, pub *store.Redis, msg string, within time.Durati
 	}
 }
 
-func pubsubScenario(t *testing.T, a, b *store.Redis) {
+func pubsubScenario(t *testing.T, a, b *redisstore.Store) {
 	ca, cb := newCollector(), newCollector()
-	stopA := a.Subscribe(ca.handle)
+	stopA := a.Subscribe(ca.handle, nil)
 	defer stopA()
-	stopB := b.Subscribe(cb.handle)
+	stopB := b.Subscribe(cb.handle, nil)
 	publishUntil(t, a, "ready", 5*time.Second, ca, cb)
 
 	msg := "purge " + a.InstanceID() + " /products/1"

@@ -1,34 +1,12 @@
-package store
+package redisstore
 
 import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/strata-cache/strata/store"
 )
-
-// BreakerState is the state of the Redis circuit breaker.
-type BreakerState int32
-
-const (
-	// BreakerClosed lets calls through (healthy).
-	BreakerClosed BreakerState = iota
-	// BreakerOpen refuses calls with ErrUnavailable until the cooldown ends.
-	BreakerOpen
-	// BreakerHalfOpen lets one probe call through; the others are refused.
-	BreakerHalfOpen
-)
-
-func (s BreakerState) String() string {
-	switch s {
-	case BreakerClosed:
-		return "closed"
-	case BreakerOpen:
-		return "open"
-	case BreakerHalfOpen:
-		return "half-open"
-	}
-	return "unknown"
-}
 
 // breaker counts consecutive failures. At threshold it opens: calls are
 // refused for cooldown, then one probe goes through (half-open); its success
@@ -37,7 +15,7 @@ func (s BreakerState) String() string {
 type breaker struct {
 	threshold int32 // <= 0: disabled
 	cooldown  time.Duration
-	clock     Clock
+	clock     store.Clock
 
 	state    atomic.Int32
 	failures atomic.Int32
@@ -51,10 +29,10 @@ type breaker struct {
 // half-open probe (which must be reported back through success, failure or
 // abandon).
 func (b *breaker) allow() (ok, probe bool) {
-	switch BreakerState(b.state.Load()) {
-	case BreakerClosed:
+	switch store.BreakerState(b.state.Load()) {
+	case store.BreakerClosed:
 		return true, false
-	case BreakerHalfOpen:
+	case store.BreakerHalfOpen:
 		return false, false
 	}
 	now := b.clock().UnixNano()
@@ -63,10 +41,10 @@ func (b *breaker) allow() (ok, probe bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if BreakerState(b.state.Load()) != BreakerOpen || now < b.openedAt.Load()+int64(b.cooldown) {
+	if store.BreakerState(b.state.Load()) != store.BreakerOpen || now < b.openedAt.Load()+int64(b.cooldown) {
 		return false, false
 	}
-	b.state.Store(int32(BreakerHalfOpen))
+	b.state.Store(int32(store.BreakerHalfOpen))
 	return true, true
 }
 
@@ -75,7 +53,7 @@ func (b *breaker) success(probe bool) {
 	if probe {
 		b.mu.Lock()
 		b.failures.Store(0)
-		b.state.Store(int32(BreakerClosed))
+		b.state.Store(int32(store.BreakerClosed))
 		b.mu.Unlock()
 		return
 	}
@@ -89,7 +67,7 @@ func (b *breaker) failure(probe bool) (opened bool) {
 	if probe {
 		b.mu.Lock()
 		b.openedAt.Store(b.clock().UnixNano())
-		b.state.Store(int32(BreakerOpen))
+		b.state.Store(int32(store.BreakerOpen))
 		b.mu.Unlock()
 		return false
 	}
@@ -98,11 +76,11 @@ func (b *breaker) failure(probe bool) (opened bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if BreakerState(b.state.Load()) != BreakerClosed {
+	if store.BreakerState(b.state.Load()) != store.BreakerClosed {
 		return false
 	}
 	b.openedAt.Store(b.clock().UnixNano())
-	b.state.Store(int32(BreakerOpen))
+	b.state.Store(int32(store.BreakerOpen))
 	b.opens.Add(1)
 	return true
 }
@@ -115,10 +93,10 @@ func (b *breaker) abandon(probe bool) {
 		return
 	}
 	b.mu.Lock()
-	if BreakerState(b.state.Load()) == BreakerHalfOpen {
-		b.state.Store(int32(BreakerOpen))
+	if store.BreakerState(b.state.Load()) == store.BreakerHalfOpen {
+		b.state.Store(int32(store.BreakerOpen))
 	}
 	b.mu.Unlock()
 }
 
-func (b *breaker) State() BreakerState { return BreakerState(b.state.Load()) }
+func (b *breaker) State() store.BreakerState { return store.BreakerState(b.state.Load()) }

@@ -1,4 +1,4 @@
-package store
+package redisstore
 
 import (
 	"context"
@@ -34,7 +34,7 @@ return m`)
 
 // TagKey returns the Redis key of tag's set: <Prefix>:tag:{<tag>}. The hash
 // tag gives each tag its own Cluster slot.
-func (r *Redis) TagKey(tag string) string {
+func (r *Store) TagKey(tag string) string {
 	return r.prefix + ":tag:{" + tag + "}"
 }
 
@@ -42,7 +42,7 @@ func (r *Redis) TagKey(tag string) string {
 // expiry becomes the larger of its current one and ttl (ttl <= 0: no
 // expiry), so the set outlives every entry it names. One pipelined script
 // call per tag.
-func (r *Redis) TagAdd(ctx context.Context, tags []string, key string, ttl time.Duration) error {
+func (r *Store) TagAdd(ctx context.Context, tags []string, key string, ttl time.Duration) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -57,7 +57,7 @@ func (r *Redis) TagAdd(ctx context.Context, tags []string, key string, ttl time.
 }
 
 // TagMembers returns the keys indexed under tag (none: an empty slice).
-func (r *Redis) TagMembers(ctx context.Context, tag string) ([]string, error) {
+func (r *Store) TagMembers(ctx context.Context, tag string) ([]string, error) {
 	var keys []string
 	err := r.do(ctx, opTagMembers, func(ctx context.Context) (err error) {
 		keys, err = r.c.SMembers(ctx, r.TagKey(tag)).Result()
@@ -69,7 +69,7 @@ func (r *Redis) TagMembers(ctx context.Context, tag string) ([]string, error) {
 // TagPurge deletes the sets of tags and returns the keys they held, each
 // once, for the caller to delete. Each set is read and deleted atomically;
 // no KEYS or SCAN is involved.
-func (r *Redis) TagPurge(ctx context.Context, tags ...string) (keys []string, err error) {
+func (r *Store) TagPurge(ctx context.Context, tags ...string) (keys []string, err error) {
 	if len(tags) == 0 {
 		return nil, nil
 	}
@@ -101,7 +101,7 @@ func (r *Redis) TagPurge(ctx context.Context, tags ...string) (keys []string, er
 }
 
 // TagDelete deletes the sets of tags without reading them.
-func (r *Redis) TagDelete(ctx context.Context, tags ...string) error {
+func (r *Store) TagDelete(ctx context.Context, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -117,7 +117,7 @@ func (r *Redis) TagDelete(ctx context.Context, tags ...string) error {
 // script (a restart flushes the cache; Cluster nodes each have their own).
 // Only those are run again, so a purge that succeeded is never repeated (and
 // its members lost).
-func (r *Redis) evalPipelined(ctx context.Context, s *redis.Script, tags []string, args ...any) ([]*redis.Cmd, error) {
+func (r *Store) evalPipelined(ctx context.Context, s *redis.Script, tags []string, args ...any) ([]*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, len(tags))
 	run := func(sha bool, idx []int) error {
 		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -1,4 +1,4 @@
-package store
+package redisstore
 
 import (
 	"context"
@@ -30,7 +30,7 @@ return 0`)
 // 128-bit value, is what Unlock and Extend need. A lock nobody releases
 // expires after ttl. The key is used as given (one key, so any Cluster slot
 // is fine).
-func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (token string, ok bool, err error) {
+func (r *Store) Lock(ctx context.Context, key string, ttl time.Duration) (token string, ok bool, err error) {
 	if ttl <= 0 {
 		return "", false, errors.New("store: Lock: ttl must be positive")
 	}
@@ -52,7 +52,7 @@ func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (token 
 // Unlock releases key if it is still held with token (an atomic
 // compare-and-delete in Lua); with another token, or after expiry, it does
 // nothing and returns nil.
-func (r *Redis) Unlock(ctx context.Context, key, token string) error {
+func (r *Store) Unlock(ctx context.Context, key, token string) error {
 	return r.do(ctx, opUnlock, func(ctx context.Context) error {
 		return unlockScript.Run(ctx, r.c, []string{key}, token).Err()
 	})
@@ -60,7 +60,7 @@ func (r *Redis) Unlock(ctx context.Context, key, token string) error {
 
 // Extend resets the expiry of key to ttl if it is still held with token
 // (compare-and-PEXPIRE in Lua). ok is false when the lock was lost.
-func (r *Redis) Extend(ctx context.Context, key, token string, ttl time.Duration) (ok bool, err error) {
+func (r *Store) Extend(ctx context.Context, key, token string, ttl time.Duration) (ok bool, err error) {
 	if ttl <= 0 {
 		return false, errors.New("store: Extend: ttl must be positive")
 	}

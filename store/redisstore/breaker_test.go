@@ -1,15 +1,17 @@
-package store
+package redisstore
 
 import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/strata-cache/strata/store"
 )
 
 func TestBreaker(t *testing.T) {
 	now := time.Unix(0, 0)
 	b := &breaker{threshold: 3, cooldown: time.Second, clock: func() time.Time { return now }}
-	want := func(state BreakerState, allowed, probe bool) {
+	want := func(state store.BreakerState, allowed, probe bool) {
 		t.Helper()
 		ok, p := b.allow()
 		if ok != allowed || p != probe || b.State() != state {
@@ -23,33 +25,33 @@ func TestBreaker(t *testing.T) {
 	b.success(false)
 	b.failure(false)
 	b.failure(false)
-	want(BreakerClosed, true, false)
+	want(store.BreakerClosed, true, false)
 	if !b.failure(false) {
 		t.Fatal("third consecutive failure did not open the breaker")
 	}
-	want(BreakerOpen, false, false)
+	want(store.BreakerOpen, false, false)
 	now = now.Add(time.Second - 1)
-	want(BreakerOpen, false, false)
+	want(store.BreakerOpen, false, false)
 
 	// After the cooldown exactly one probe goes through.
 	now = now.Add(1)
-	want(BreakerHalfOpen, true, true)
-	want(BreakerHalfOpen, false, false)
+	want(store.BreakerHalfOpen, true, true)
+	want(store.BreakerHalfOpen, false, false)
 	b.failure(true) // probe failed: open for another cooldown
-	want(BreakerOpen, false, false)
+	want(store.BreakerOpen, false, false)
 	now = now.Add(time.Second)
-	want(BreakerHalfOpen, true, true)
+	want(store.BreakerHalfOpen, true, true)
 	b.abandon(true) // the probe's caller went away: next call probes
-	want(BreakerHalfOpen, true, true)
+	want(store.BreakerHalfOpen, true, true)
 	b.success(true)
-	want(BreakerClosed, true, false)
+	want(store.BreakerClosed, true, false)
 	if b.opens.Load() != 1 {
 		t.Fatalf("opens = %d, want 1 (reopening after a failed probe is not a new opening)", b.opens.Load())
 	}
 	// Closing reset the count.
 	b.failure(false)
 	b.failure(false)
-	want(BreakerClosed, true, false)
+	want(store.BreakerClosed, true, false)
 }
 
 func TestBreakerDisabled(t *testing.T) {

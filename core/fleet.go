@@ -1,0 +1,113 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-cache/strata/store"
+)
+
+// localFleet is the fleet of one instance: the Fleet a cache uses when it is given none, and
+// the one it falls back to for entries it keeps out of the shared tier (before it has the
+// fleet's key secret). Its lock always succeeds with no token (in-process coalescing, the
+// flights, is all a single instance needs); its tag index follows the L1; its bus has no
+// other member.
+type localFleet struct {
+	tags *tagIndex
+	gen  atomic.Uint64
+}
+
+var _ Fleet = (*localFleet)(nil)
+
+func (*localFleet) Lock(context.Context, string, time.Duration) (string, bool, error) {
+	return "", true, nil
+}
+
+func (*localFleet) Extend(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
+}
+
+func (*localFleet) Unlock(context.Context, string, string) error { return nil }
+
+// Publish has nobody to tell: every purge applies to this instance's tiers directly.
+func (*localFleet) Publish(context.Context, []byte) error { return nil }
+
+func (*localFleet) Subscribe(func([]byte), func()) (stop func()) { return func() {} }
+
+func (f *localFleet) TagAdd(_ context.Context, tags []string, key string, _ time.Duration) error {
+	f.tags.add(tags, key)
+	return nil
+}
+
+func (f *localFleet) TagPurge(_ context.Context, tags ...string) ([]string, error) {
+	return f.tags.purge(tags), nil
+}
+
+func (f *localFleet) Generation(context.Context) (uint64, error) { return f.gen.Load(), nil }
+
+func (f *localFleet) NextGeneration(context.Context) (uint64, error) { return f.gen.Add(1), nil }
+
+// Secret: an instance alone keeps its own random secret.
+func (*localFleet) Secret(_ context.Context, proposal string) (string, error) { return proposal, nil }
+
+// noTier is the L2 of a cache without one, and the L1 of one with DisableL1: it holds nothing.
+type noTier struct{}
+
+func (noTier) Get(context.Context, string) ([]byte, error)              { return nil, store.ErrNotFound }
+func (noTier) Set(context.Context, string, []byte, time.Duration) error { return nil }
+func (noTier) Delete(context.Context, ...string) error                  { return nil }
+func (noTier) Clear()                                                   {}
+func (noTier) Close() error                                             { return nil }
+func (noTier) Stats() store.L1Stats                                     { return store.L1Stats{} }
+func (noTier) Len() int                                                 { return 0 }
+
+// memTier is the in-process tier: store.L1, or noTier when disabled.
+type memTier interface {
+	Tier
+	Clear()
+	Close() error
+	Stats() store.L1Stats
+	Len() int
+}
+
+// The invalidation bus carries three messages, built and read only here:
+//
+//	"K" + keys joined by "\n"  — delete these keys from L1
+//	"U" + base key             — delete a URL (base and the variants this instance knows)
+//	"G" + decimal generation   — PurgeAll happened: move to that generation
+func keysMessage(keys []string) string { return "K" + strings.Join(keys, "\n") }
+func urlMessage(base string) string    { return "U" + base }
+func genMessage(gen uint64) string     { return "G" + strconv.FormatUint(gen, 10) }
+
+// onMessage applies a message of another instance (or this one's own, which is harmless).
+func (c *Cache) onMessage(msg []byte) {
+	if len(msg) < 1 {
+		return
+	}
+	ctx := context.Background()
+	body := string(msg[1:])
+	switch msg[0] {
+	case 'K':
+		for body != "" {
+			var k string
+			k, body, _ = strings.Cut(body, "\n")
+			c.l1Delete(ctx, k)
+		}
+	case 'U':
+		c.l1DeleteURL(ctx, body)
+	case 'G':
+		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
+			c.setGen(g)
+		}
+	}
+}
+
+// publish tells the other instances; a fleet that cannot be reached is counted by the store.
+func (c *Cache) publish(ctx context.Context, msg string) {
+	if err := c.fleet.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil {
+		c.storeErr("l2", "publish", err)
+	}
+}
