@@ -578,4 +578,3 @@ var opNames = [numOps]string{"GET", "SET", "DEL", "counter", "lock", "unlock", "
 	"tag add", "tag members", "tag purge", "breaker"}
 
 func (o op) String() string { return opNames[o] }
-
