@@ -120,6 +120,9 @@ func (s *Server) Stop() {
 	}
 }
 
+// fallbackPath is where Debian installs memcached, tried when it is not on PATH. Tests clear it.
+var fallbackPath = "/usr/bin/memcached"
+
 // lookPath finds memcached on PATH or at /usr/bin/memcached, skipping (or, with RequireEnv or
 // RequireE2EEnv set to 1, failing) the test when it is missing.
 func lookPath(tb testing.TB) (string, bool) {
@@ -127,8 +130,10 @@ func lookPath(tb testing.TB) (string, bool) {
 	if p, err := exec.LookPath("memcached"); err == nil {
 		return p, true
 	}
-	if fi, err := os.Stat("/usr/bin/memcached"); err == nil && !fi.IsDir() {
-		return "/usr/bin/memcached", true
+	if fallbackPath != "" {
+		if fi, err := os.Stat(fallbackPath); err == nil && !fi.IsDir() {
+			return fallbackPath, true
+		}
 	}
 	msg := "memcachedtest: memcached not found on PATH (on Debian: apt-get install memcached)"
 	for _, env := range []string{RequireEnv, RequireE2EEnv} {
