@@ -29,6 +29,8 @@ func newStore(t *testing.T, addr string, opts memcached.Options) *memcached.Stor
 	return s
 }
 
+// The conformance suite's factory returns the store under test; when storetest.Run takes a
+// func(*testing.T) core.Tier, only its result type changes.
 func TestConformance(t *testing.T) {
 	srv := memcachedtest.Start(t)
 	// A generous timeout: the race detector and a busy machine slow the 4 MiB subtest down.
