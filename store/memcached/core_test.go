@@ -1,8 +1,3 @@
-//go:build ignore
-
-// This test needs core.Config.L2 (a core.Tier), which the main branch is adding: when the
-// branches merge, delete the build line above so that it runs with the other tests.
-
 package memcached_test
 
 import (

@@ -51,7 +51,7 @@ type Options struct {
 	MaxIdleConns int
 }
 
-// Store is a core.Tier (and a store.Store) over memcached servers, through a gomemcache
+// Store is a core.Tier over memcached servers, through a gomemcache
 // client. Safe for concurrent use.
 type Store struct {
 	c       *memcache.Client
@@ -68,7 +68,6 @@ type Store struct {
 var (
 	_ core.Tier      = (*Store)(nil)
 	_ core.TierStats = (*Store)(nil)
-	_ store.Store    = (*Store)(nil)
 )
 
 // New returns a Store over c, which the caller owns (Close leaves it open). Every call runs

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store"
 	"github.com/strata-cache/strata/store/memcached"
 	"github.com/strata-cache/strata/store/memcached/internal/memcachedtest"
@@ -29,19 +30,18 @@ func newStore(t *testing.T, addr string, opts memcached.Options) *memcached.Stor
 	return s
 }
 
-// The conformance suite's factory returns the store under test; when storetest.Run takes a
-// func(*testing.T) core.Tier, only its result type changes.
+// TestConformance runs the store conformance suite (the one the L1 and Redis pass).
 func TestConformance(t *testing.T) {
 	srv := memcachedtest.Start(t)
 	// A generous timeout: the race detector and a busy machine slow the 4 MiB subtest down.
 	s := newStore(t, srv.Addr(), memcached.Options{Timeout: 2 * time.Second})
-	storetest.Run(t, func(*testing.T) store.Store { return s })
+	storetest.Run(t, func(*testing.T) core.Tier { return s })
 }
 
 func TestConformancePrefix(t *testing.T) {
 	srv := memcachedtest.Start(t)
 	s := newStore(t, srv.Addr(), memcached.Options{Timeout: 2 * time.Second, Prefix: "app:"})
-	storetest.Run(t, func(*testing.T) store.Store { return s })
+	storetest.Run(t, func(*testing.T) core.Tier { return s })
 }
 
 var ctx = context.Background()
