@@ -12,11 +12,13 @@ require (
 	github.com/strata-cache/strata/adapters/echo v0.0.0-00010101000000-000000000000
 	github.com/strata-cache/strata/adapters/gin v0.0.0-00010101000000-000000000000
 	github.com/strata-cache/strata/metrics v0.0.0-00010101000000-000000000000
+	github.com/strata-cache/strata/store/memcached v0.0.0-00010101000000-000000000000
 )
 
 require (
 	github.com/allegro/bigcache/v3 v3.1.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
@@ -66,4 +68,5 @@ replace (
 	github.com/strata-cache/strata/adapters/echo => ../adapters/echo
 	github.com/strata-cache/strata/adapters/gin => ../adapters/gin
 	github.com/strata-cache/strata/metrics => ../metrics
+	github.com/strata-cache/strata/store/memcached => ../store/memcached
 )

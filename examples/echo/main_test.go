@@ -9,4 +9,7 @@ import (
 // The demo API's acceptance steps, shared by every example.
 func TestDemoAPI(t *testing.T)             { demotest.DemoAPI(t, Router) }
 func TestTwoInstancesOnRedis(t *testing.T) { demotest.TwoInstancesOnRedis(t, Router) }
-func TestHead(t *testing.T)                { demotest.Head(t, Router) }
+func TestTwoInstancesOnMemcached(t *testing.T) {
+	demotest.TwoInstancesOnMemcached(t, Router)
+}
+func TestHead(t *testing.T) { demotest.Head(t, Router) }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store/memcached"
-	"github.com/strata-cache/strata/store/memcached/internal/memcachedtest"
+	"github.com/strata-cache/strata/internal/memcachedtest"
 )
 
 // countingOrigin answers every request with a cacheable body and counts its runs.

@@ -15,7 +15,7 @@ import (
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store"
 	"github.com/strata-cache/strata/store/memcached"
-	"github.com/strata-cache/strata/store/memcached/internal/memcachedtest"
+	"github.com/strata-cache/strata/internal/memcachedtest"
 	"github.com/strata-cache/strata/store/storetest"
 )
 

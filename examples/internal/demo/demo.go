@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ import (
 	"github.com/strata-cache/strata/etag"
 	"github.com/strata-cache/strata/headers"
 	"github.com/strata-cache/strata/metrics"
+	"github.com/strata-cache/strata/store/memcached"
 	"github.com/strata-cache/strata/store/redisstore"
 )
 
@@ -301,7 +303,15 @@ func noStore(r Reply) Reply {
 type Flags struct {
 	Addr  string
 	Redis string
-	Warm  string
+	// Memcached is a comma-separated list of memcached servers (host:port) for the L2 when
+	// Redis is not set: entries are shared, the fleet (lock, purges, generation) stays per
+	// instance. Empty (the default): no memcached.
+	Memcached string
+	// KeySecret seeds the cache's key hash (core.Config.KeySecret), from the env
+	// STRATA_KEY_SECRET: instances sharing a memcached L2 need one secret to share entries
+	// (with Redis the fleet agrees on one by itself). Empty (the default): per process.
+	KeySecret string
+	Warm      string
 	// CDNPurge is the base URL of a CDN in front (Varnish with examples/cdn/default.vcl):
 	// every purge, PUT /products/{id}'s tag purges included, is sent there too through
 	// core.HTTPPurger. Empty (the default): no CDN is told.
@@ -315,12 +325,16 @@ type Flags struct {
 // examples/cdn/default.vcl reads it (README, "Invalidation and purging").
 const CDNTagHeader = "xkey-purge"
 
-// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback), -warm, -cdn-purge (env
+// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback), -memcached (env
+// MEMCACHED_SERVERS), -warm, -cdn-purge (env
 // STRATA_CDN_PURGE) and -forward-surrogate-key (env STRATA_FORWARD_SURROGATE_KEY=1).
 func ParseFlags() Flags {
 	var f Flags
 	flag.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen address")
 	flag.StringVar(&f.Redis, "redis", os.Getenv("REDIS_URL"), "redis:// URL of the shared L2 (empty: L1 only)")
+	flag.StringVar(&f.Memcached, "memcached", os.Getenv("MEMCACHED_SERVERS"),
+		"comma-separated memcached servers (host:port) for the L2 when -redis is not set (empty: none)")
+	f.KeySecret = os.Getenv("STRATA_KEY_SECRET")
 	flag.StringVar(&f.Warm, "warm", "", "file of URLs (one per line) to warm the cache with at start")
 	flag.StringVar(&f.CDNPurge, "cdn-purge", os.Getenv("STRATA_CDN_PURGE"),
 		"base URL of the CDN in front (Varnish with examples/cdn/default.vcl) that every purge is also sent to (empty: none)")
@@ -347,7 +361,7 @@ func cdnPurger(endpoint string) (core.Purger, error) {
 type Setup struct {
 	Cache   *core.Cache
 	Metrics http.Handler // serves GET /metrics
-	l2      *redisstore.Store
+	l2      io.Closer    // the L2 NewSetup built, if any
 }
 
 // Close closes the cache, then its L2.
@@ -370,17 +384,26 @@ func NewSetup(f Flags) (*Setup, error) {
 		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var l2 *redisstore.Store
+	var l2 io.Closer
 	cfg := core.Config{}
-	if f.Redis != "" {
-		if l2, err = redisstore.NewFromURL(f.Redis, redisstore.Options{Logger: logger}); err != nil {
+	switch {
+	case f.Redis != "":
+		rs, err := redisstore.NewFromURL(f.Redis, redisstore.Options{Logger: logger})
+		if err != nil {
 			return nil, err
 		}
-		cfg.L2 = l2
+		cfg.L2, l2 = rs, rs
+	case f.Memcached != "":
+		ms, err := memcached.NewFromServers(strings.Split(f.Memcached, ","), memcached.Options{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.L2, l2 = ms, ms
 	}
 	cfg.Observer = m
 	// Every example process serves the same site, whichever address it is reached on,
 	// so instances on one Redis share entries.
+	cfg.KeySecret = []byte(f.KeySecret)
 	cfg.Host = "demo"
 	cfg.Purger = purger
 	cfg.ForwardSurrogateKey = f.ForwardSurrogateKey
@@ -433,8 +456,11 @@ func (s *Setup) Warm(f Flags, h http.Handler) error {
 func Banner(framework string, f Flags, adminToken string) string {
 	base := "http://" + f.Addr
 	l2 := "L1 only"
-	if f.Redis != "" {
+	switch {
+	case f.Redis != "":
 		l2 = "L1 + Redis L2 at " + f.Redis
+	case f.Memcached != "":
+		l2 = "L1 + memcached L2 at " + f.Memcached
 	}
 	purge := "needs Authorization: Bearer $STRATA_ADMIN_TOKEN"
 	purgeTry := fmt.Sprintf(`  curl -i -X POST -H "Authorization: Bearer $STRATA_ADMIN_TOKEN" '%s/admin/purge?tag=product:1'

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/strata-cache/strata/examples/internal/demo"
+	"github.com/strata-cache/strata/internal/memcachedtest"
 	"github.com/strata-cache/strata/internal/redistest"
 )
 
@@ -168,6 +169,27 @@ func TwoInstancesOnRedis(t *testing.T, router Router) {
 	call(t, "POST", a.URL+"/admin/purge?tag=product:3", "", "Authorization: Bearer s3cret")
 	r = call(t, "GET", b.URL+"/products/3", "")
 	expect(t, "purge on A reaches B", strings.Contains(r.h.Get("Cache-Status"), "fwd=uri-miss"), r.h.Get("Cache-Status"))
+}
+
+// TwoInstancesOnMemcached: two example servers with one key secret on one memcached share
+// entries (its L2); each keeps its own fleet, so a purge on one reaches the other's L2 entry
+// but not its L1.
+func TwoInstancesOnMemcached(t *testing.T, router Router) {
+	mc := memcachedtest.Start(t)
+	f := demo.Flags{Memcached: mc.Addr(), KeySecret: "shared-demo-secret"}
+	a, _ := server(t, router, f, "s3cret")
+	b, _ := server(t, router, f, "s3cret")
+
+	r := call(t, "GET", a.URL+"/products/2", "")
+	expect(t, "stored on A", strings.Contains(r.h.Get("Cache-Status"), "stored"), r.h.Get("Cache-Status"))
+	r = call(t, "GET", b.URL+"/products/2", "")
+	expect(t, "hit on B from memcached", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit"), r.h.Get("Cache-Status"))
+	expect(t, "no origin run on B", origin(t, b.URL)["/products/{id}"] == 0, origin(t, b.URL))
+
+	call(t, "GET", a.URL+"/products/4", "")
+	call(t, "POST", a.URL+"/admin/purge?url=/products/4", "", "Authorization: Bearer s3cret")
+	r = call(t, "GET", b.URL+"/products/4", "")
+	expect(t, "a purge on A removed the memcached entry", strings.Contains(r.h.Get("Cache-Status"), "fwd=uri-miss"), r.h.Get("Cache-Status"))
 }
 
 // Head: every GET route answers HEAD, from the GET entry.
