@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/strata-cache/strata/core"
-	"github.com/strata-cache/strata/store/memcached"
 	"github.com/strata-cache/strata/internal/memcachedtest"
+	"github.com/strata-cache/strata/store/memcached"
 )
 
 // countingOrigin answers every request with a cacheable body and counts its runs.

@@ -13,9 +13,9 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/internal/memcachedtest"
 	"github.com/strata-cache/strata/store"
 	"github.com/strata-cache/strata/store/memcached"
-	"github.com/strata-cache/strata/internal/memcachedtest"
 	"github.com/strata-cache/strata/store/storetest"
 )
 
