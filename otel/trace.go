@@ -2,6 +2,7 @@ package strataotel
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -10,6 +11,11 @@ import (
 	"github.com/strata-cache/strata/core"
 )
 
+// maxSpanAttrs is the number of attributes spanAttrs appends at most.
+const maxSpanAttrs = 8
+
+var attrBufs = sync.Pool{New: func() any { return new([maxSpanAttrs]attribute.KeyValue) }}
+
 // trace records the decision on the request's span: an event (ModeEvents) or a child span
 // (ModeSpans). Nothing is built when the span does not record (none, or not sampled).
 func (o *Observer) trace(ctx context.Context, ev *core.Event) {
@@ -17,7 +23,13 @@ func (o *Observer) trace(ctx context.Context, ev *core.Event) {
 	if !span.IsRecording() {
 		return
 	}
-	var buf [8]attribute.KeyValue
+	// The API copies an option's attributes into the event or span it builds (trace's
+	// NewEventConfig, NewSpanStartConfig): the buffer is free again once they returned.
+	buf := attrBufs.Get().(*[maxSpanAttrs]attribute.KeyValue)
+	defer func() {
+		*buf = [maxSpanAttrs]attribute.KeyValue{} // keep no strings alive in the pool
+		attrBufs.Put(buf)
+	}()
 	attrs := spanAttrs(buf[:0], ev)
 	if o.mode == ModeSpans {
 		// The event comes when the request has been answered: the child span starts
