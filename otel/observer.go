@@ -87,7 +87,7 @@ type Observer struct {
 	errSets sync.Map // [2]string{tier, op} → *attrSet
 	kinds   sync.Map // purge kind → *attrSet
 
-	stats
+	tiers stats // the attached cache's figures
 }
 
 // attrSet is an attribute set resolved once, as the options the instruments take.
@@ -159,7 +159,7 @@ func New(opts Options) (*Observer, error) {
 	o.waitServed = newAttrSet(AttrOutcome.String(outcomeLabel(true)))
 	o.waitFellThru = newAttrSet(AttrOutcome.String(outcomeLabel(false)))
 
-	errs = append(errs, o.stats.init(m))
+	errs = append(errs, o.tiers.init(m))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

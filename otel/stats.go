@@ -22,19 +22,19 @@ type StatsSource interface {
 // after its Observer, hence this second step. Attach(nil) detaches.
 func (o *Observer) Attach(s StatsSource) {
 	if s == nil {
-		o.src.Store(nil)
+		o.tiers.src.Store(nil)
 		return
 	}
-	o.src.Store(&sourceBox{s})
+	o.tiers.src.Store(&sourceBox{s})
 }
 
 // Close unregisters the callback that reads the attached cache's figures. The other
 // instruments live as long as the MeterProvider.
 func (o *Observer) Close() error {
-	if o.reg == nil {
+	if o.tiers.reg == nil {
 		return nil
 	}
-	return o.reg.Unregister()
+	return o.tiers.reg.Unregister()
 }
 
 type sourceBox struct{ s StatsSource }
