@@ -34,8 +34,10 @@ func (o *Observer) trace(ctx context.Context, ev *core.Event) {
 	if o.mode == ModeSpans {
 		// The event comes when the request has been answered: the child span starts
 		// Duration before now, when the request entered the cache.
+		// Duration is measured on core.Config.Clock: an injected clock may report none, or
+		// a negative one.
 		end := time.Now()
-		_, child := o.tracer.Start(ctx, SpanName, trace.WithTimestamp(end.Add(-ev.Duration)),
+		_, child := o.tracer.Start(ctx, SpanName, trace.WithTimestamp(end.Add(-max(ev.Duration, 0))),
 			trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
 		child.End(trace.WithTimestamp(end))
 		return
