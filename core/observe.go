@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"strconv"
 	"time"
 )
 
@@ -42,9 +41,9 @@ type Event struct {
 	// Context is the request's context (for a background refresh, the refresh's own): an
 	// Observer that traces reads the request's span from it. Never nil.
 	Context context.Context
-	// Key is the request's key hash (hex digits, as in Cache-Status with Debug), for
-	// correlating a trace with the store; "" when the request was not looked up.
-	Key string
+	// KeyHash is the request's keyed key hash, for correlating a trace with the store
+	// (observers print it in hex); 0 when the request was not looked up.
+	KeyHash uint64
 }
 
 // Observer receives cache events; it must be safe for concurrent use and fast (it runs on the
@@ -67,12 +66,4 @@ type Purger interface {
 	PurgeURLs(ctx context.Context, urls []string) error
 	PurgeTags(ctx context.Context, tags []string) error
 	PurgeAll(ctx context.Context) error
-}
-
-// hexKey renders a key hash for Event.Key ("" for none).
-func hexKey(h uint64) string {
-	if h == 0 {
-		return ""
-	}
-	return strconv.FormatUint(h, 16)
 }

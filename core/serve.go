@@ -213,7 +213,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
 		ev := Event{Result: hitResult(status, e), Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route,
-			Context: r.Context(), Key: hexKey(k.hash)}
+			Context: r.Context(), KeyHash: k.hash}
 		if route != nil {
 			if rt := route(r); rt != "" {
 				ev.Route = rt
@@ -911,7 +911,7 @@ func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored
 		return
 	}
 	ev := Event{Result: res, Reason: reason, Stored: stored, Status: status, Origin: origin, Tier: tier,
-		Duration: c.now().Sub(x.start), Context: x.r.Context(), Key: hexKey(x.k.hash)}
+		Duration: c.now().Sub(x.start), Context: x.r.Context(), KeyHash: x.k.hash}
 	if ev.Route = x.route(); ev.Route == "" && e != nil {
 		ev.Route = e.route
 	}

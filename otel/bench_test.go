@@ -39,9 +39,9 @@ func benchEvents(ctx context.Context) []core.Event {
 	for _, r := range routes {
 		evs = append(evs,
 			core.Event{Route: r, Result: core.ResultHit, Duration: 20 * time.Microsecond, Tier: "l1", Status: 200,
-				Context: ctx, Key: "182dbb194718a75b"},
+				Context: ctx, KeyHash: 0x182dbb194718a75b},
 			core.Event{Route: r, Result: core.ResultMiss, Stored: true, Duration: 3 * time.Millisecond, Origin: 3 * time.Millisecond,
-				Status: 200, Context: ctx, Key: "182dbb194718a75b"})
+				Status: 200, Context: ctx, KeyHash: 0x182dbb194718a75b})
 	}
 	return evs
 }

@@ -2,6 +2,7 @@ package strataotel
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -55,8 +56,8 @@ func spanAttrs(a []attribute.KeyValue, ev *core.Event) []attribute.KeyValue {
 	if ev.Reason != "" {
 		a = append(a, AttrReason.String(reasonLabel(ev.Reason)))
 	}
-	if ev.Key != "" {
-		a = append(a, AttrKey.String(ev.Key))
+	if ev.KeyHash != 0 {
+		a = append(a, AttrKey.String(strconv.FormatUint(ev.KeyHash, 16)))
 	}
 	if ev.Route != "" {
 		a = append(a, AttrRoute.String(ev.Route))
