@@ -1,9 +1,14 @@
 // Package core is Strata's engine: an RFC 9111 shared HTTP cache in front of net/http
-// handlers, over an in-process L1 (bigcache) and an optional shared L2 (Redis).
+// handlers, over an in-process L1 (bigcache) and an optional shared L2 (a Tier: Redis through
+// store/redisstore, memcached through store/memcached, or your own), coordinated across
+// instances by a Fleet (redisstore is one; without one, an in-process fleet of one).
 //
 // # Setup
 //
-//	cache, err := core.New(core.Config{RedisURL: "redis://127.0.0.1:6379/0"})
+//	l2, err := redisstore.NewFromURL("redis://127.0.0.1:6379/0", redisstore.Options{})
+//	if err != nil { ... }
+//	defer l2.Close()
+//	cache, err := core.New(core.Config{L2: l2})
 //	if err != nil { ... }
 //	defer cache.Close()
 //	http.ListenAndServe(addr, cache.Middleware(mux))
@@ -35,13 +40,14 @@
 //
 // # Failure
 //
-// The cache never turns a working origin answer into an error. Every Redis call is bounded
-// (RedisTimeout) and a circuit breaker stops calling a failing Redis; the cache then runs on
-// L1 and the origin. A client that goes away is not a Redis failure and does not run the origin.
+// The cache never turns a working origin answer into an error. A failing L2 or fleet call is
+// a miss or a lone fill (redisstore bounds every Redis call and stops calling a failing Redis
+// through a circuit breaker); the cache then runs on L1 and the origin. A client that goes
+// away is not a tier failure and does not run the origin.
 //
 // # Invalidation
 //
 // Purge removes a URL (all its variants), PurgeTags removes entries by surrogate key through
-// an index (no key scans), PurgeAll moves to a new namespace generation. With Redis, every
-// purge reaches every instance's L1 over pub/sub, and a Purger passes it on to a CDN.
+// an index (no key scans), PurgeAll moves to a new namespace generation. With a shared fleet,
+// every purge reaches every instance's L1 over its bus, and a Purger passes it on to a CDN.
 package core
