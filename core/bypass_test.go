@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -54,8 +55,9 @@ func TestBypassReasonCostsNothing(t *testing.T) {
 
 // events records Observer events.
 type events struct {
-	mu  sync.Mutex
-	evs []Event
+	mu   sync.Mutex
+	evs  []Event
+	errs atomic.Int64 // Error calls
 }
 
 func (o *events) Request(ev Event) {
@@ -64,7 +66,7 @@ func (o *events) Request(ev Event) {
 	o.mu.Unlock()
 }
 func (o *events) Store(string, string, bool) {}
-func (o *events) Error(string, string)       {}
+func (o *events) Error(string, string)       { o.errs.Add(1) }
 func (o *events) Purge(string, int)          {}
 func (o *events) Waiter(time.Duration, bool) {}
 

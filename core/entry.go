@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 	"unsafe"
+
+	"github.com/zeebo/xxh3"
 )
 
 // The stored entry is a compact, versioned binary record.
@@ -30,7 +32,9 @@ import (
 //	route     string route pattern that produced it (metrics label)
 //	nTags     uvarint, then tags
 //	nFields   uvarint, then name, value pairs in the order the handler wrote them
-//	body      the rest
+//	body      the rest, but for
+//	sum       uint64 xxh3 of every byte before it: a value cut or altered in a shared tier is
+//	          a miss (checked on every value read from L2; see intact)
 //
 // A vary record (kindVary) holds the primary key, the Vary field names of a URL and the
 // variants stored, each with its tier expiry (for eviction when the record is full):
@@ -39,7 +43,7 @@ import (
 const (
 	kindEntry    byte = 'E'
 	kindVary     byte = 'V'
-	entryVersion byte = 2
+	entryVersion byte = 3
 )
 
 const (
@@ -111,10 +115,11 @@ func (e *entry) size() int {
 	for _, f := range e.fields {
 		n += 10 + len(f.name) + len(f.value)
 	}
-	return n + len(e.body)
+	return n + len(e.body) + sumLen
 }
 
 func (e *entry) encode(dst []byte) []byte {
+	start := len(dst)
 	dst = append(dst, kindEntry, entryVersion)
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(e.status))
 	dst = append(dst, e.flags)
@@ -135,7 +140,22 @@ func (e *entry) encode(dst []byte) []byte {
 		dst = appendString(dst, f.name)
 		dst = appendString(dst, f.value)
 	}
-	return append(dst, e.body...)
+	dst = append(dst, e.body...)
+	return binary.LittleEndian.AppendUint64(dst, xxh3.Hash(dst[start:]))
+}
+
+// sumLen is the length of an entry's trailing checksum.
+const sumLen = 8
+
+// intact reports whether an encoded entry's checksum matches its bytes: the check for values
+// read from a shared tier, which anyone with access to it may have cut or rewritten. Entries
+// the L1 holds were written by this process, or read from L2 and checked then.
+func intact(b []byte) bool {
+	if len(b) < sumLen {
+		return false
+	}
+	n := len(b) - sumLen
+	return xxh3.Hash(b[:n]) == binary.LittleEndian.Uint64(b[n:])
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -238,10 +258,10 @@ func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 			e.ce = fields[i].value
 		}
 	}
-	if d.err || e.status < 100 || e.status > 999 || e.key == "" {
+	if d.err || e.status < 100 || e.status > 999 || e.key == "" || len(d.b) < sumLen {
 		return nil, errCorrupt
 	}
-	e.body = d.b
+	e.body = d.b[:len(d.b)-sumLen]
 	return fields, nil
 }
 

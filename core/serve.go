@@ -987,7 +987,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		x.variant, vkey = vh, string(vk)
 	}
 	var e entry
-	if decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
+	if !intact(raw) || decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
 		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
 		return nil
 	}

@@ -1,9 +1,8 @@
 package core
 
-// usable tells the L2 store which values count as hits (store.RedisOptions.Usable): only
-// what this version of the cache can use. A value of another entry-format version, a
-// truncated one or garbage under a cache key is read as a miss, for the lookup and for the
-// L2 hit counter (strata_l2_hits_total).
+// usable tells which values read from L2 the cache can use: a value of another entry-format
+// version, a cut, altered or garbage one under a cache key is read as a miss, for the lookup
+// and for the L2 hit counter (strata_l2_hits_total; see Stats).
 func usable(b []byte) bool {
 	if len(b) < 2 {
 		return false
@@ -13,7 +12,7 @@ func usable(b []byte) bool {
 		var e entry
 		var fa [16]field // on the stack: checking an entry costs no allocation for most entries
 		_, err := decodeEntryTo(b, &e, fa[:0])
-		return err == nil
+		return err == nil && intact(b)
 	case kindVary:
 		var v varyRecord
 		return decodeVary(b, &v) == nil
