@@ -44,11 +44,11 @@ type fakeSub struct {
 
 // fault is the behaviour of the fake's calls.
 type fault struct {
-	down    bool                       // every call fails
-	delay   time.Duration              // every call takes this long (or until its context ends)
-	corrupt func(b []byte) []byte      // Get returns this instead of the stored value
-	flap    bool                       // every other call fails
-	lockErr bool                       // Lock fails (the rest works)
+	down    bool                        // every call fails
+	delay   time.Duration               // every call takes this long (or until its context ends)
+	corrupt func(b []byte) []byte       // Get returns this instead of the stored value
+	flap    bool                        // every other call fails
+	lockErr bool                        // Lock fails (the rest works)
 	hook    func(op string, key string) // called at the start of every call
 }
 
