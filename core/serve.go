@@ -439,7 +439,7 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			upstream, i = fields[i:j], j
 			continue
 		}
-		if status == http.StatusOK || status == e.status || keepOn304(name, e.etag != "") {
+		if status == http.StatusOK || status == e.status || !etag.OmitOn304(name, e.etag != "") {
 			if status != e.status && status != http.StatusNotModified {
 				i = j
 				continue // 412: no representation fields
@@ -473,18 +473,6 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 		_, _ = w.Write(body)
 	}
 	return status
-}
-
-// keepOn304 lists the fields a 304 carries (RFC 9110 §15.4.5); Last-Modified only when there
-// is no ETag.
-func keepOn304(name string, hasETag bool) bool {
-	switch name {
-	case "Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary":
-		return true
-	case "Last-Modified":
-		return !hasETag
-	}
-	return false
 }
 
 func hasPreconditions(h http.Header) bool {
@@ -884,7 +872,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 			switch etag.Evaluate(x.r.Method, x.r.Header, et, lm) {
 			case etag.Unmodified:
 				for k := range h {
-					if !keepOn304(k, et != "") && k != "Set-Cookie" && k != "Cache-Status" {
+					if etag.OmitOn304(k, et != "") {
 						delete(h, k)
 					}
 				}

@@ -160,9 +160,11 @@ func respond(w http.ResponseWriter, res Result) bool {
 	switch res {
 	case Unmodified:
 		h := w.Header()
-		stripRepresentation(h)
-		if h.Get("Etag") != "" {
-			delete(h, "Last-Modified")
+		hasETag := h.Get("Etag") != ""
+		for k := range h {
+			if OmitOn304(k, hasETag) {
+				delete(h, k)
+			}
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return true
@@ -187,6 +189,24 @@ var representationFields = [...]string{
 	"Content-Md5",
 	"Transfer-Encoding",
 	"Trailer",
+}
+
+// OmitOn304 reports whether a 304 (Not Modified) leaves out the header field name (in
+// canonical form) of the representation it validates: the representation metadata that RFC
+// 9110 §15.4.5 asks a sender not to repeat, and Last-Modified when there is an ETag. Every
+// other field is kept, Cache-Control, Content-Location, Date, ETag, Expires and Vary (which
+// §15.4.5 requires) included. It is the one 304 field rule of Strata: the cache's own 304s
+// follow it too.
+func OmitOn304(name string, hasETag bool) bool {
+	if name == "Last-Modified" {
+		return hasETag
+	}
+	for _, k := range representationFields {
+		if name == k {
+			return true
+		}
+	}
+	return false
 }
 
 func stripRepresentation(h http.Header) {

@@ -232,3 +232,21 @@ func TestNotModifiedHelper(t *testing.T) {
 		checkHeader(t, w.Header(), "ETag", cur)
 	})
 }
+
+func TestOmitOn304(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hasETag bool
+		omit    bool
+	}{
+		{"Content-Type", true, true}, {"Content-Length", false, true}, {"Content-Encoding", true, true},
+		{"Last-Modified", true, true}, {"Last-Modified", false, false},
+		{"Etag", true, false}, {"Cache-Control", true, false}, {"Vary", true, false},
+		{"Content-Location", true, false}, {"Expires", false, false}, {"Date", false, false},
+		{"Set-Cookie", true, false}, {"Access-Control-Allow-Origin", true, false},
+	} {
+		if got := OmitOn304(tc.name, tc.hasETag); got != tc.omit {
+			t.Errorf("OmitOn304(%q, %v) = %v, want %v", tc.name, tc.hasETag, got, tc.omit)
+		}
+	}
+}
