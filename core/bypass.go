@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"net"
 	"net/http"
-	"strings"
 )
 
 // Requests the cache never handles: a protocol upgrade (a WebSocket handshake, h2c, …) and
@@ -31,21 +30,6 @@ func bypassReason(r *http.Request) Reason {
 		return ReasonUpgrade
 	}
 	return ""
-}
-
-// hasToken reports whether a comma-separated list field (all its lines) holds token,
-// compared case-insensitively.
-func hasToken(lines []string, token string) bool {
-	for _, v := range lines {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // serveBypass passes a request the cache never handles to next, on a writer that is the

@@ -358,8 +358,8 @@ var hopByHop = map[string]bool{
 // RFC 9111 §5.2.2.4 and §5.2.2.7).
 func fieldsFrom(h http.Header, strip []string) []field {
 	var conn []string
-	for _, v := range h["Connection"] {
-		conn = appendTokens(conn, v)
+	for t := range elems(h["Connection"]) {
+		conn = append(conn, t)
 	}
 	n := 0
 	for _, vs := range h {

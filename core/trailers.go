@@ -57,14 +57,8 @@ func (rec *recorder) passTrailers() {
 // trailerNames returns the canonical field names a Trailer field declares.
 func trailerNames(values []string) []string {
 	var names []string
-	for _, v := range values {
-		for v != "" {
-			var name string
-			name, v, _ = strings.Cut(v, ",")
-			if name = strings.TrimSpace(name); name != "" {
-				names = append(names, http.CanonicalHeaderKey(name))
-			}
-		}
+	for name := range elems(values) {
+		names = append(names, http.CanonicalHeaderKey(name))
 	}
 	return names
 }

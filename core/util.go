@@ -1,21 +1,61 @@
 package core
 
 import (
+	"iter"
 	"net/http"
 	"strings"
 )
 
-// appendTokens appends the comma-separated elements of a list field value, trimmed, skipping
-// empty elements (RFC 9110 §5.6.1).
-func appendTokens(dst []string, v string) []string {
-	for v != "" {
-		var t string
-		t, v, _ = strings.Cut(v, ",")
-		if t = strings.TrimSpace(t); t != "" {
-			dst = append(dst, t)
+// elems yields the elements of a comma-separated list field, over all its lines: trimmed of
+// whitespace, empty ones skipped, a comma inside a quoted string not a separator (RFC 9110
+// §5.6.1, §5.6.4). It is core's one list tokeniser.
+func elems(lines []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range lines {
+			for line != "" {
+				el := line
+				if i := indexOutsideQuotes(line, ','); i >= 0 {
+					el, line = line[:i], line[i+1:]
+				} else {
+					line = ""
+				}
+				if el = strings.TrimSpace(el); el != "" && !yield(el) {
+					return
+				}
+			}
 		}
 	}
-	return dst
+}
+
+// indexOutsideQuotes returns the index of the first sep in s that is not inside a quoted
+// string, or -1.
+func indexOutsideQuotes(s string, sep byte) int {
+	quoted, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case quoted && escaped:
+			escaped = false
+		case quoted && ch == '\\':
+			escaped = true
+		case ch == '"':
+			quoted = !quoted
+		case !quoted && ch == sep:
+			return i
+		}
+	}
+	return -1
+}
+
+// hasToken reports whether a list field (all its lines) holds token, compared
+// case-insensitively.
+func hasToken(lines []string, token string) bool {
+	for t := range elems(lines) {
+		if strings.EqualFold(t, token) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsFold(list []string, s string) bool {

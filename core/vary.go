@@ -10,15 +10,13 @@ import (
 // varyFields returns the canonical field names of the response's Vary header lines, and
 // whether one of them is "*" (RFC 9111 §4.1: never matches, so never stored).
 func varyFields(h http.Header) (fields []string, star bool) {
-	for _, line := range h["Vary"] {
-		for _, f := range appendTokens(nil, line) {
-			if f == "*" {
-				return nil, true
-			}
-			f = http.CanonicalHeaderKey(f)
-			if !slices.Contains(fields, f) {
-				fields = append(fields, f)
-			}
+	for f := range elems(h["Vary"]) {
+		if f == "*" {
+			return nil, true
+		}
+		f = http.CanonicalHeaderKey(f)
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
 		}
 	}
 	slices.Sort(fields)
@@ -86,23 +84,11 @@ func appendNormalised(dst []byte, name string, lines []string) []byte {
 // appendList normalises a list-valued field; see appendNormalised.
 func appendList(dst []byte, lines []string, fold bool) []byte {
 	start := len(dst)
-	for _, line := range lines {
-		for line != "" {
-			el := line
-			if i := indexOutsideQuotes(line, ','); i >= 0 {
-				el, line = line[:i], line[i+1:]
-			} else {
-				line = ""
-			}
-			el = strings.TrimSpace(el)
-			if el == "" {
-				continue // RFC 9110 §5.6.1: empty elements do not count
-			}
-			if len(dst) > start {
-				dst = append(dst, ',')
-			}
-			dst = appendElement(dst, el, fold)
+	for el := range elems(lines) {
+		if len(dst) > start {
+			dst = append(dst, ',')
 		}
+		dst = appendElement(dst, el, fold)
 	}
 	return dst
 }
@@ -148,46 +134,23 @@ func appendElement(dst []byte, el string, fold bool) []byte {
 	return dst
 }
 
-// indexOutsideQuotes returns the index of the first sep outside a quoted string, or -1.
-func indexOutsideQuotes(s string, sep byte) int {
-	quoted, escaped := false, false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case quoted && escaped:
-			escaped = false
-		case quoted && ch == '\\':
-			escaped = true
-		case ch == '"':
-			quoted = !quoted
-		case !quoted && ch == sep:
-			return i
-		}
-	}
-	return -1
-}
-
 // appendCodings writes the content codings a request accepts: sorted, lower-cased, deduped,
 // refused ones (q=0) left out; "gzip;q=0.8, br" and "BR,gzip" select the same variant, while
 // "dcz" or "compress" never share one with "gzip".
 func appendCodings(dst []byte, lines []string) []byte {
 	var stack [16]string
 	codings := stack[:0]
-	for _, line := range lines {
-		for line != "" {
-			var el string
-			el, line, _ = strings.Cut(line, ",")
-			coding, params, _ := strings.Cut(el, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding == "" || refused(params) {
-				continue
-			}
-			if coding == "x-gzip" { // RFC 9110 §8.4.1.3
-				coding = "gzip"
-			}
-			if !slices.Contains(codings, coding) {
-				codings = append(codings, coding)
-			}
+	for el := range elems(lines) {
+		coding, params, _ := strings.Cut(el, ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "" || refused(params) {
+			continue
+		}
+		if coding == "x-gzip" { // RFC 9110 §8.4.1.3
+			coding = "gzip"
+		}
+		if !slices.Contains(codings, coding) {
+			codings = append(codings, coding)
 		}
 	}
 	slices.Sort(codings)
@@ -218,18 +181,14 @@ func acceptsCoding(lines []string, ce string) bool {
 		return true
 	}
 	star := false
-	for _, line := range lines {
-		for line != "" {
-			var el string
-			el, line, _ = strings.Cut(line, ",")
-			coding, params, _ := strings.Cut(el, ";")
-			coding = strings.TrimSpace(coding)
-			switch {
-			case strings.EqualFold(coding, ce), coding == "x-gzip" && strings.EqualFold(ce, "gzip"):
-				return !refused(params)
-			case coding == "*":
-				star = !refused(params)
-			}
+	for el := range elems(lines) {
+		coding, params, _ := strings.Cut(el, ";")
+		coding = strings.TrimSpace(coding)
+		switch {
+		case strings.EqualFold(coding, ce), coding == "x-gzip" && strings.EqualFold(ce, "gzip"):
+			return !refused(params)
+		case coding == "*":
+			star = !refused(params)
 		}
 	}
 	return star
