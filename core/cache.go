@@ -16,6 +16,7 @@ import (
 	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/strata-cache/strata/internal/ratelog"
 	"github.com/strata-cache/strata/store"
 )
 
@@ -53,8 +54,7 @@ type Cache struct {
 
 	hitStatus [1024]string
 
-	logMu   sync.Mutex
-	logLast map[string]time.Time
+	logs sync.Map // tier+op → *ratelog.Slot
 }
 
 // New validates cfg, fills its defaults and builds the L1. With a fleet (Config.Fleet, or an L2
@@ -74,7 +74,7 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg, logLast: make(map[string]time.Time), hash: hash, done: make(chan struct{})}
+	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{})}
 	for _, f := range cfg.TrustHeaders {
 		f = http.CanonicalHeaderKey(f)
 		if !slices.Contains(c.trusted, f) {
@@ -388,6 +388,9 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 	c.l1Delete(ctx, keys...)
 }
 
+// storeErr counts a failed tier or fleet call. The L2 and the fleet log their own failures
+// (Tier's contract), so only the L1's are logged here: a failing Redis costs the log one
+// line per failure kind and second, not two.
 func (c *Cache) storeErr(tier, op string, err error) {
 	if errors.Is(err, store.ErrUnavailable) {
 		return // the open breaker: counted once by the store as a rejection, not an error
@@ -395,7 +398,9 @@ func (c *Cache) storeErr(tier, op string, err error) {
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Error(tier, op)
 	}
-	c.logErr(tier, op, err)
+	if tier == "l1" {
+		c.logErr(tier, op, err)
+	}
 }
 
 // logErr logs at most one line per second per tier and operation.
@@ -405,15 +410,17 @@ func (c *Cache) logErr(tier, op string, err error) {
 	// of the operator's log. The injected clock drives freshness; a test clock held still
 	// would silence every line after the first, and one moved by hours would let every
 	// line through.
-	now := time.Now()
-	c.logMu.Lock()
-	last := c.logLast[k]
-	ok := now.Sub(last) >= time.Second
-	if ok {
-		c.logLast[k] = now
+	s, _ := c.logs.Load(k)
+	if s == nil {
+		s, _ = c.logs.LoadOrStore(k, new(ratelog.Slot))
 	}
-	c.logMu.Unlock()
-	if ok {
-		c.cfg.Logger.Warn("strata: cache store error", "tier", tier, "op", op, "err", err)
+	ok, n := s.(*ratelog.Slot).Allow(time.Now(), time.Second)
+	if !ok {
+		return
 	}
+	args := []any{"tier", tier, "op", op, "err", err}
+	if n > 0 {
+		args = append(args, "suppressed", n)
+	}
+	c.cfg.Logger.Warn("strata: cache store error", args...)
 }

@@ -12,7 +12,8 @@ import (
 // the in-process store.L1). Implementations are safe for concurrent use and pass the
 // conformance suite in store/storetest.
 //
-// A Tier knows nothing of HTTP: the cache encodes, verifies and decodes every value itself,
+// A Tier logs its own failures (the cache counts them through Observer.Error) and bounds
+// every call in time. A Tier knows nothing of HTTP: the cache encodes, verifies and decodes every value itself,
 // so a Tier may return any bytes (a value another program wrote, cut or corrupted) and the
 // cache treats what it cannot verify as a miss.
 type Tier interface {
@@ -32,8 +33,8 @@ type Tier interface {
 // Redis; without one (Config.Fleet nil and an L2 that is not a Fleet), the cache uses an
 // in-process fleet of one.
 //
-// Every method is bounded in time by the implementation; an error means the fleet could not
-// be reached, and the cache then acts alone (fills without the lock, purges its own tiers).
+// Every method is bounded in time by the implementation, which logs its own failures; an
+// error means the fleet could not be reached, and the cache then acts alone (fills without the lock, purges its own tiers).
 type Fleet interface {
 	// Lock takes the fill lock of key for ttl. ok is false, with no error, when another
 	// holder has it. The token identifies this holder to Extend and Unlock.

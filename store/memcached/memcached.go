@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/strata-cache/strata/core"
+	"github.com/strata-cache/strata/internal/ratelog"
 	"github.com/strata-cache/strata/store"
 )
 
@@ -49,11 +51,16 @@ type Options struct {
 	// keeps (a call that finds none opens one). New leaves the given client alone.
 	// Default 16.
 	MaxIdleConns int
+	// Logger receives failures (not cancellations), at most one line per second per kind of
+	// call, with the count of the lines held back. Default: discard.
+	Logger *slog.Logger
 }
 
 // Store is a core.Tier over memcached servers, through a gomemcache
 // client. Safe for concurrent use.
 type Store struct {
+	log     *slog.Logger
+	logs    sync.Map // op → *ratelog.Slot
 	c       *memcache.Client
 	own     bool
 	timeout time.Duration
@@ -93,7 +100,11 @@ func New(c *memcache.Client, opts Options) (*Store, error) {
 	if err := checkPrefix(opts.Prefix); err != nil {
 		return nil, err
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Store{
+		log:     opts.Logger,
 		c:       c,
 		timeout: opts.Timeout,
 		prefix:  opts.Prefix,
@@ -278,6 +289,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 		return ctxErr
 	}
 	s.errs.Add(1)
+	s.logf(op, err)
 	if errors.Is(err, ErrTimeout) {
 		s.timeouts.Add(1)
 		return fmt.Errorf("memcached: %s: %w after %s", op, ErrTimeout, s.timeout)
@@ -289,6 +301,23 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("memcached: %s: %w: %w", op, ErrTimeout, err)
 	}
 	return fmt.Errorf("memcached: %s: %w", op, err)
+}
+
+// logf logs a failed call, rate-limited per kind of call.
+func (s *Store) logf(op string, err error) {
+	slot, _ := s.logs.Load(op)
+	if slot == nil {
+		slot, _ = s.logs.LoadOrStore(op, new(ratelog.Slot))
+	}
+	ok, n := slot.(*ratelog.Slot).Allow(time.Now(), time.Second)
+	if !ok {
+		return
+	}
+	args := []any{"op", op, "err", err}
+	if n > 0 {
+		args = append(args, "suppressed", n)
+	}
+	s.log.Warn("memcached: call failed", args...)
 }
 
 // isTooLarge reports whether err is memcached's answer to an item over its limit

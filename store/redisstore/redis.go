@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/strata-cache/strata/internal/ratelog"
 	"github.com/strata-cache/strata/store"
 )
 
@@ -83,8 +84,7 @@ type Store struct {
 
 	gets, hits, misses, errs, timeouts, rejected, canceled atomic.Uint64
 	unusable                                               atomic.Uint64
-	logNext                                                [numOps]atomic.Int64
-	logDropped                                             [numOps]atomic.Int64
+	logs                                                   [numOps]ratelog.Slot
 
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
@@ -542,13 +542,11 @@ func isUnavailableReply(err error) bool {
 
 // logf logs at warn level, at most once per second per kind of call.
 func (r *Store) logf(o op, msg string, args ...any) {
-	now := r.clock().UnixNano()
-	next := r.logNext[o].Load()
-	if now < next || !r.logNext[o].CompareAndSwap(next, now+int64(time.Second)) {
-		r.logDropped[o].Add(1)
+	ok, n := r.logs[o].Allow(r.clock(), time.Second)
+	if !ok {
 		return
 	}
-	if n := r.logDropped[o].Swap(0); n > 0 {
+	if n > 0 {
 		args = append(args, "suppressed", n)
 	}
 	r.log.Warn(msg, args...)
