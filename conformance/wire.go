@@ -2,12 +2,15 @@ package conformance
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,6 +123,26 @@ func runWire(t *testing.T, mount Mount, client redis.UniversalClient) {
 			t.Errorf("handler runs: got %d, want 2 (nothing stored)", n)
 		}
 	})
+
+	t.Run("early-hints", func(t *testing.T) {
+		// A 103 reaches the client with the fields the handler set for it (RFC 8297), then the
+		// final answer, which is stored without them; a hit sends no 1xx.
+		w := newWire(t, mount, client)
+		for i := range 2 {
+			hints, resp, body := w.get1xx(t, i%len(w.srvs), "/hints")
+			cs := resp.Header.Get("Cache-Status")
+			if i == 0 {
+				if len(hints) != 1 || hints[0].code != http.StatusEarlyHints || hints[0].h.Get("Link") != hintLink {
+					t.Fatalf("request 1: 1xx answers %v, want one 103 with Link: %s (Cache-Status %q)", hints, hintLink, cs)
+				}
+			} else if len(hints) != 0 || !strings.HasPrefix(cs, "strata; hit") {
+				t.Fatalf("request 2: 1xx answers %v, Cache-Status %q; want a hit and no 1xx", hints, cs)
+			}
+			if body != "final" || resp.Header.Get("Link") != "" {
+				t.Fatalf("request %d: body %q, Link %q; want \"final\" without the 103's Link", i+1, body, resp.Header.Get("Link"))
+			}
+		}
+	})
 }
 
 // wire is one wire test: the cache instances (one, or two on a shared Redis), each mounted
@@ -139,6 +162,7 @@ func newWire(t *testing.T, mount Mount, client redis.UniversalClient) *wire {
 	routes := []Route{
 		{Method: http.MethodGet, Path: "/ws", Handler: w.wsHandler},
 		{Method: http.MethodGet, Path: "/trailers", Handler: w.trailerHandler},
+		{Method: http.MethodGet, Path: "/hints", Handler: hintsHandler},
 	}
 	n := 1
 	cfg := core.Config{LockWait: upgradeLockWait, Logger: slog.New(slog.DiscardHandler)}
@@ -225,10 +249,50 @@ func (w *wire) trailerHandler(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("X-Checksum", "c1")
 }
 
+const hintLink = "</style.css>; rel=preload; as=style"
+
+// hintsHandler sends a 103 Early Hints, then a stored answer without the hint's Link (the
+// handler takes it off its map, as httputil.ReverseProxy does after relaying a 1xx).
+func hintsHandler(rw http.ResponseWriter, r *http.Request) {
+	rw.Header().Set("Link", hintLink)
+	rw.WriteHeader(http.StatusEarlyHints)
+	rw.Header().Del("Link")
+	rw.Header().Set("Cache-Control", "max-age=60")
+	_, _ = io.WriteString(rw, "final")
+}
+
+// interim is one 1xx answer a client saw.
+type interim struct {
+	code int
+	h    textproto.MIMEHeader
+}
+
+// get1xx is get, also returning the 1xx answers read before the final one.
+func (w *wire) get1xx(t *testing.T, i int, path string) ([]interim, *http.Response, string) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []interim
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, interim{code, h})
+		return nil
+	}}
+	resp, body := w.getCtx(t, i, path, httptrace.WithClientTrace(context.Background(), trace))
+	mu.Lock()
+	defer mu.Unlock()
+	return got, resp, body
+}
+
 // get sends a plain GET through instance i and reads the whole answer (trailers included).
 func (w *wire) get(t *testing.T, i int, path string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, w.srvs[i].URL+path, nil)
+	return w.getCtx(t, i, path, context.Background())
+}
+
+func (w *wire) getCtx(t *testing.T, i int, path string, ctx context.Context) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.srvs[i].URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
