@@ -340,6 +340,16 @@ func limitScenarios() []Scenario {
 			},
 		},
 		{
+			Name:   "limit/declared-over",
+			Config: cfg,
+			Routes: []Route{get("/a", respond(200, big, "Cache-Control: max-age=60", "Content-Length: 4096"))},
+			Steps: []Step{
+				{Note: "a declared length over the limit passes through at once", Path: "/a", Status: 200,
+					Want: with(notStored("too-large"), Body(big), Header("Content-Length", "4096")), Runs: Runs{"/a": 1}},
+				{Path: "/a", Status: 200, Want: with(notStored("too-large"), Body(big)), Runs: Runs{"/a": 2}},
+			},
+		},
+		{
 			Name:   "limit/many-writes-over",
 			Config: cfg,
 			Routes: []Route{get("/a", func(w http.ResponseWriter, r *http.Request) {

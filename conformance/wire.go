@@ -143,6 +143,32 @@ func runWire(t *testing.T, mount Mount, client redis.UniversalClient) {
 			}
 		}
 	})
+
+	t.Run("incomplete", func(t *testing.T) {
+		// A body shorter than its declared Content-Length is incomplete (RFC 9111 §3.1): its
+		// client sees it cut short, as without the cache, and it is not stored.
+		w := newWire(t, mount, client)
+		for i := range 2 {
+			req, err := http.NewRequest(http.MethodGet, w.srvs[i%len(w.srvs)].URL+"/short", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = Host
+			resp, err := w.srvs[i%len(w.srvs)].Client().Do(req)
+			if err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			cs := resp.Header.Get("Cache-Status")
+			if err == nil || string(b) != "01234" || !strings.Contains(cs, "detail=incomplete") {
+				t.Fatalf("request %d: body %q, read error %v, Cache-Status %q; want 5 of the 10 bytes announced, cut short, not stored", i+1, b, err, cs)
+			}
+		}
+		if n := w.shortRuns.Load(); n != 2 {
+			t.Errorf("handler runs: got %d, want 2 (nothing stored)", n)
+		}
+	})
 }
 
 // wire is one wire test: the cache instances (one, or two on a shared Redis), each mounted
@@ -151,6 +177,7 @@ type wire struct {
 	srvs        []*httptest.Server
 	runs        atomic.Int64 // runs of /ws
 	trailerRuns atomic.Int64
+	shortRuns   atomic.Int64
 	handlers    sync.WaitGroup // upgraded connections' handlers still running
 }
 
@@ -163,6 +190,7 @@ func newWire(t *testing.T, mount Mount, client redis.UniversalClient) *wire {
 		{Method: http.MethodGet, Path: "/ws", Handler: w.wsHandler},
 		{Method: http.MethodGet, Path: "/trailers", Handler: w.trailerHandler},
 		{Method: http.MethodGet, Path: "/hints", Handler: hintsHandler},
+		{Method: http.MethodGet, Path: "/short", Handler: w.shortHandler},
 	}
 	n := 1
 	cfg := core.Config{LockWait: upgradeLockWait, Logger: slog.New(slog.DiscardHandler)}
@@ -247,6 +275,14 @@ func (w *wire) trailerHandler(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Trailer", "X-Checksum")
 	_, _ = io.WriteString(rw, "body")
 	rw.Header().Set("X-Checksum", "c1")
+}
+
+// shortHandler declares 10 bytes and writes 5.
+func (w *wire) shortHandler(rw http.ResponseWriter, r *http.Request) {
+	w.shortRuns.Add(1)
+	rw.Header().Set("Cache-Control", "max-age=60")
+	rw.Header().Set("Content-Length", "10")
+	_, _ = io.WriteString(rw, "01234")
 }
 
 const hintLink = "</style.css>; rel=preload; as=style"

@@ -99,6 +99,12 @@ func (rec *recorder) writeHeader(code int) {
 	}
 	rec.status = code
 	rec.snap = canonicalClone(rec.header)
+	if n := declaredLength(code, rec.snap); n > int64(rec.limit) {
+		// The handler announced more than the cache stores: the answer passes through from
+		// now on, instead of being buffered up to the limit first.
+		rec.reason = ReasonTooLarge
+		_ = rec.startStream()
+	}
 }
 
 // writeInterim sends a 1xx with the handler's current fields, as net/http does (it writes a

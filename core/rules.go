@@ -24,7 +24,7 @@ const (
 	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
 	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes, or entry over Config.MaxEntryBytes
 	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
-	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
+	ReasonIncomplete    Reason = "incomplete"    // handler panicked, the client went away, or a body shorter than its Content-Length (§3.1)
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
 	ReasonCollision     Reason = "key-collision" // the store key holds another request's entry: it is left alone

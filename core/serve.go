@@ -736,6 +736,17 @@ run:
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK) // the handler wrote nothing: an empty 200, as net/http sends
 	}
+	if rec.incomplete() {
+		// RFC 9111 §3.1, §3.4: a body shorter than its declared Content-Length is an incomplete
+		// response: not stored, and not handed to the waiters, which run the handler themselves.
+		finish(fillResult{uncacheable: true})
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.Store(x.route(), string(ReasonIncomplete), false)
+		}
+		c.writeIncomplete(x, rec)
+		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, origin, "")
+		return
+	}
 
 	if rec.status == http.StatusNotModified && x.stale != nil && !refetched && !selects304(x.stale, rec.snap) {
 		// RFC 9111 §4.3.4: this 304 selects no stored response (another validator, or an
