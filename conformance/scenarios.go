@@ -53,6 +53,19 @@ func storeScenarios() []Scenario {
 			},
 		},
 		{
+			Name: "store/must-understand",
+			Routes: []Route{
+				get("/a", versioned("Cache-Control: max-age=60, no-store, must-understand")),
+				get("/moved", respond(302, "", "Cache-Control: max-age=60, must-understand", "Location: /a")),
+			},
+			Steps: []Step{
+				{Note: "§5.2.2.3: a status the cache understands: no-store is ignored", Path: "/a", Status: 200, Want: []Check{CacheStatus(missStored60), Body("v1")}},
+				{Path: "/a", Status: 200, Want: []Check{CacheStatus(hit60), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "a status it does not understand: not stored", Path: "/moved", Status: 302, Want: notStored("status"), Runs: Runs{"/moved": 1}},
+				{Path: "/moved", Status: 302, Want: notStored("status"), Runs: Runs{"/moved": 2}},
+			},
+		},
+		{
 			Name:   "store/private",
 			Routes: []Route{get("/a", versioned("Cache-Control: private, max-age=60"))},
 			Steps: []Step{

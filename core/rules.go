@@ -61,6 +61,15 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		return f
 	}
 	cc := headers.ParseCacheControl(h["Cache-Control"])
+	// §5.2.2.3: must-understand stores a response only in a cache that implements its status
+	// code's caching rules, and such a cache ignores no-store.
+	if cc.MustUnderstand {
+		if !heuristicallyCacheable(status) {
+			f.reason = ReasonStatus
+			return f
+		}
+		cc.NoStore = false
+	}
 	// §5.2.2.5: no-store.
 	if cc.NoStore {
 		f.reason = ReasonNoStore
@@ -161,4 +170,17 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		f.reason = ReasonNoFreshness
 	}
 	return f
+}
+
+// heuristicallyCacheable lists the statuses RFC 9110 §15.1 calls heuristically cacheable that
+// this cache stores (not 206: no range support; not 501: no 5xx is stored). They are the
+// statuses whose caching rules it implements, so also those it "understands" (§5.2.2.3).
+func heuristicallyCacheable(status int) bool {
+	switch status {
+	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,
+		http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusNotFound,
+		http.StatusMethodNotAllowed, http.StatusGone, http.StatusRequestURITooLong:
+		return true
+	}
+	return false
 }

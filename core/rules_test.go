@@ -74,6 +74,12 @@ func TestDecide(t *testing.T) {
 		{"must-revalidate forbids stale", "9111 §5.2.2.2", 200, http.Header{"Cache-Control": {"max-age=1, must-revalidate, stale-while-revalidate=30"}}, false, want{fresh: time.Second, noStale: true}},
 		{"proxy-revalidate forbids stale", "9111 §5.2.2.8", 200, http.Header{"Cache-Control": {"max-age=1, proxy-revalidate, stale-if-error=30"}}, false, want{fresh: time.Second, noStale: true}},
 		{"stale-only entry kept for SWR", "5861 §3", 200, http.Header{"Cache-Control": {"max-age=0, stale-while-revalidate=30"}}, false, want{swr: 30 * time.Second}},
+		{"must-understand with an understood status ignores no-store", "9111 §5.2.2.3", 200, http.Header{"Cache-Control": {"max-age=60, no-store, must-understand"}}, false, want{fresh: time.Minute}},
+		{"must-understand 203", "9111 §5.2.2.3", 203, http.Header{"Cache-Control": {"max-age=60, no-store, must-understand"}}, false, want{fresh: time.Minute}},
+		{"must-understand 404 under the negative rules", "9111 §5.2.2.3, §4.2.2", 404, http.Header{"Cache-Control": {"no-store, must-understand"}}, false, want{fresh: 10 * time.Second, neg: true}},
+		{"must-understand with a status not understood", "9111 §5.2.2.3", 302, http.Header{"Cache-Control": {"max-age=60, must-understand"}}, false, want{reason: ReasonStatus}},
+		{"must-understand 599", "9111 §5.2.2.3", 599, http.Header{"Cache-Control": {"max-age=60, no-store, must-understand"}}, false, want{reason: ReasonStatus}},
+		{"must-understand keeps private", "9111 §5.2.2.3, §5.2.2.7", 200, http.Header{"Cache-Control": {"max-age=60, private, no-store, must-understand"}}, false, want{reason: ReasonPrivate}},
 		{"overflowing max-age clamps", "9111 §1.2.2", 200, http.Header{"Cache-Control": {"max-age=99999999999999999999"}}, false, want{fresh: (1 << 31) * time.Second}},
 	}
 	for _, tt := range tests {
