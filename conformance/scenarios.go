@@ -262,6 +262,30 @@ func freshnessScenarios() []Scenario {
 			},
 		},
 		{
+			Name:   "fresh/heuristic-off-by-default",
+			Routes: []Route{get("/a", versioned("Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat)))},
+			Steps: []Step{
+				{Path: "/a", Status: 200, Want: notStored("no-freshness"), Runs: Runs{"/a": 1}},
+			},
+		},
+		{
+			Name:   "fresh/heuristic",
+			Config: func(c *core.Config) { c.HeuristicFreshness = 0.1 },
+			Routes: []Route{
+				get("/a", versioned("Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat))),
+				get("/old", versioned("Last-Modified: "+Epoch.Add(-1000*24*time.Hour).Format(http.TimeFormat))),
+				get("/nostore", versioned("Cache-Control: no-store", "Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat))),
+			},
+			Steps: []Step{
+				{Note: "§4.2.2: a tenth of the 10 h since Last-Modified", Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=3600; stored"), Body("v1")}},
+				{Advance: 3599 * time.Second, Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; hit; ttl=1"), Body("v1"), HeaderAbsent("Warning")}, Runs: Runs{"/a": 1}},
+				{Note: "stale: revalidated with the Last-Modified", Advance: 2 * time.Second, Path: "/a", Status: 200,
+					Want: []Check{HeaderContains("Cache-Status", "fwd=stale"), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Note: "capped at HeuristicMax (24h)", Path: "/old", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=86400; stored")}},
+				{Note: "only what nothing else keeps out", Path: "/nostore", Status: 200, Want: notStored("no-store")},
+			},
+		},
+		{
 			Name:   "fresh/s-maxage-over-max-age",
 			Routes: []Route{get("/a", versioned("Cache-Control: max-age=10, s-maxage=60"))},
 			Steps: []Step{

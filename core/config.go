@@ -160,6 +160,19 @@ type Config struct {
 	Clock func() time.Time
 	// Rand returns a float in [0,1). Default math/rand/v2.Float64.
 	Rand func() float64
+
+	// HeuristicFreshness, when positive, stores responses that have no explicit freshness
+	// (no s-maxage, max-age or Expires) but a Last-Modified, fresh for this fraction of the
+	// time since that date (RFC 9111 §4.2.2; 0.1 is typical): responses with a heuristically
+	// cacheable status (RFC 9110 §15.1: 200, 203, 204, 300, 301, 308, 404, 405, 410, 414) that
+	// nothing else keeps out of the cache (no-store, private, no-cache, Authorization,
+	// Set-Cookie, Vary: *). A negative-caching rule that applies (Negative) wins over it. Many
+	// origins do not expect a shared cache to keep what they sent no freshness for, so it is
+	// off unless set. At most 1. Default 0 (off).
+	HeuristicFreshness float64
+	// HeuristicMax caps a heuristic freshness lifetime. Default 24h when HeuristicFreshness
+	// is set.
+	HeuristicMax time.Duration
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -252,6 +265,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DisableL1 && cfg.Redis == nil && cfg.RedisURL == "" {
 		return cfg, errors.New("core: DisableL1 needs a Redis L2")
+	}
+	if !(cfg.HeuristicFreshness >= 0 && cfg.HeuristicFreshness <= 1) { // NaN too
+		return cfg, errors.New("core: HeuristicFreshness must be between 0 and 1")
+	}
+	if cfg.HeuristicMax < 0 {
+		return cfg, errors.New("core: HeuristicMax must not be negative")
+	}
+	if cfg.HeuristicFreshness > 0 && cfg.HeuristicMax == 0 {
+		cfg.HeuristicMax = 24 * time.Hour
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

@@ -51,8 +51,9 @@ type freshness struct {
 //   - reqAuth: the request carried Authorization (§3.5);
 //   - negOK: the negative rules may apply (the route has a policy, or Rules.AllRoutes);
 //   - routeNeg: the route's negative TTL override (0 = none);
-//   - delay: response_delay, the time the handler took (§4.2.3).
-func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time) freshness {
+//   - delay: response_delay, the time the handler took (§4.2.3);
+//   - heur: the heuristic freshness the cache is configured for (zero: none).
+func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time, heur heuristic) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
 	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
@@ -112,7 +113,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	}
 
 	// §4.2.1: freshness lifetime for a shared cache: s-maxage, then max-age, then Expires
-	// minus Date. No heuristic freshness (§4.2.2) except the negative rules.
+	// minus Date. Without them, the negative rules, then heuristic freshness when configured.
 	explicit := true
 	switch {
 	case cc.SMaxAge.Valid:
@@ -135,12 +136,14 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		explicit = false
 	}
 	if !explicit {
-		ttl, ok := rules.Lifetime(status, cc, false, routeNeg)
-		if !ok || !negOK {
+		if ttl, ok := rules.Lifetime(status, cc, false, routeNeg); ok && negOK {
+			f.fresh, f.negative = ttl, true
+		} else if d, ok := heur.lifetime(status, h, now); ok {
+			f.fresh = d
+		} else {
 			f.reason = ReasonNoFreshness
 			return f
 		}
-		f.fresh, f.negative = ttl, true
 	}
 
 	// §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay), where
@@ -183,4 +186,36 @@ func heuristicallyCacheable(status int) bool {
 		return true
 	}
 	return false
+}
+
+// heuristic is the opt-in heuristic freshness of Config.HeuristicFreshness and HeuristicMax.
+type heuristic struct {
+	fraction float64       // of the time since Last-Modified; 0: off
+	max      time.Duration // cap (0: none)
+}
+
+// lifetime is a heuristic freshness lifetime (§4.2.2), for a response without explicit
+// freshness that nothing keeps out of the cache (decide checks both first): a fraction of the
+// time between its Last-Modified and its Date (or now), capped, for a status that is
+// heuristically cacheable (RFC 9110 §15.1). No Warning is added: RFC 9111 made it obsolete.
+func (hc heuristic) lifetime(status int, h http.Header, now time.Time) (time.Duration, bool) {
+	if hc.fraction <= 0 || !heuristicallyCacheable(status) {
+		return 0, false
+	}
+	lm, ok := parseHTTPDate(h.Get("Last-Modified"))
+	if !ok {
+		return 0, false
+	}
+	date := now
+	if d, ok := parseHTTPDate(h.Get("Date")); ok {
+		date = d
+	}
+	if !date.After(lm) {
+		return 0, false
+	}
+	d := time.Duration(float64(date.Sub(lm)) * hc.fraction).Truncate(time.Second)
+	if hc.max > 0 && d > hc.max {
+		d = hc.max
+	}
+	return d, d > 0
 }
