@@ -148,6 +148,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	if f.negative {
 		e.flags |= flagNegative
 	}
+	if f.sMaxAge {
+		e.flags |= flagSMaxAge
+	}
 	if v := h.Get("Last-Modified"); v != "" {
 		if lm, err := http.ParseTime(v); err == nil {
 			e.lastMod = lm.Unix()

@@ -96,8 +96,11 @@ type Config struct {
 	KeySecret []byte
 
 	// HonorRequestNoCache makes a client's "Cache-Control: no-cache" or "max-age=0" send the
-	// request to the origin (RFC 9111 §5.2.1). Like Varnish and nginx, the default ignores
-	// them, so clients cannot force origin load. Default false.
+	// request to the origin (RFC 9111 §5.2.1), its min-fresh revalidate an entry with less
+	// freshness left (§5.2.1.3), and its max-stale accept a stale entry without revalidation
+	// (§5.2.1.2; not one that says must-revalidate, proxy-revalidate, no-cache or s-maxage).
+	// Like Varnish and nginx, the default ignores them, so clients cannot force origin load.
+	// Default false.
 	HonorRequestNoCache bool
 
 	// Negative configures caching of error answers (404, 410, …). Default: negative.Rules{}.

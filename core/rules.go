@@ -40,6 +40,7 @@ type freshness struct {
 	initAge  time.Duration // corrected_initial_age (§4.2.3)
 	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
 	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
+	sMaxAge  bool          // s-maxage, which implies proxy-revalidate for a client's max-stale (§5.2.2.10)
 	negative bool
 	strip    []string // fields named by qualified private= / no-cache= (§5.2.2.7, §5.2.2.4)
 }
@@ -117,7 +118,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	explicit := true
 	switch {
 	case cc.SMaxAge.Valid:
-		f.fresh = cc.SMaxAge.Duration()
+		f.fresh, f.sMaxAge = cc.SMaxAge.Duration(), true
 	case cc.MaxAge.Valid:
 		f.fresh = cc.MaxAge.Duration()
 	case len(h["Expires"]) > 0:
