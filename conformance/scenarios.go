@@ -82,10 +82,40 @@ func storeScenarios() []Scenario {
 			},
 		},
 		{
-			Name:   "store/no-cache",
+			Name: "store/no-cache",
+			Routes: []Route{get("/a", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "no-cache, max-age=60")
+				w.Header().Set("Etag", `"v1"`)
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				_, _ = w.Write([]byte("body1"))
+			})},
+			Steps: []Step{
+				{Note: "§5.2.2.4: stored, but stale at once", Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=0; stored"), Body("body1")}, Runs: Runs{"/a": 1}},
+				{Note: "every use is revalidated; the 304 serves the stored body", Path: "/a", Status: 200,
+					Want: []Check{CacheStatus("strata; fwd=stale; fwd-status=304; ttl=0; stored"), Body("body1"), Header("Etag", `"v1"`)}, Runs: Runs{"/a": 2}},
+				{Advance: 5 * time.Second, Path: "/a", Status: 200, Want: []Check{HeaderContains("Cache-Status", "fwd=stale; fwd-status=304"), Body("body1")}, Runs: Runs{"/a": 3}},
+				{Note: "a client's own precondition is answered after the revalidation", Path: "/a", Header: []string{`If-None-Match: "v1"`},
+					Status: http.StatusNotModified, Want: []Check{HeaderContains("Cache-Status", "fwd=stale; fwd-status=304")}, Runs: Runs{"/a": 4}},
+			},
+		},
+		{
+			Name:   "store/no-cache-new-body",
+			Routes: []Route{get("/a", versioned("Cache-Control: no-cache"))},
+			Steps: []Step{
+				{Note: "the cache's own ETag is its validator", Path: "/a", Status: 200, Want: []Check{HeaderContains("Cache-Status", "stored"), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "an origin that answers the revalidation in full replaces it", Path: "/a", Status: 200,
+					Want: []Check{CacheStatus("strata; fwd=stale; ttl=0; stored"), Body("v2")}, Runs: Runs{"/a": 2}},
+			},
+		},
+		{
+			Name:   "store/no-cache-without-validator",
+			Config: func(c *core.Config) { c.DisableAutoETag = true },
 			Routes: []Route{get("/a", versioned("Cache-Control: no-cache, max-age=60"))},
 			Steps: []Step{
-				{Path: "/a", Status: 200, Want: notStored("no-cache"), Runs: Runs{"/a": 1}},
+				{Note: "nothing to revalidate with: not stored", Path: "/a", Status: 200, Want: notStored("no-cache"), Runs: Runs{"/a": 1}},
 				{Path: "/a", Status: 200, Want: with(notStored("no-cache"), Body("v2")), Runs: Runs{"/a": 2}},
 			},
 		},

@@ -156,6 +156,12 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 			e.lastMod = lm.Unix()
 		}
 	}
+	if f.noCache && ((e.etag == "" && e.lastMod == 0) || c.cfg.Keep <= 0) {
+		// A no-cache entry is only ever used after a revalidation (decide): without a
+		// validator, or with stale entries not kept (Config.Keep), storing it gains nothing.
+		b.reason = ReasonNoCache
+		return b
+	}
 	e.route = x.route()
 	e.tags = pol.TagsFor(x.r)
 	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Surrogate-Key"])...)
@@ -166,6 +172,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	e.body = body
 
 	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
+	if f.noCache {
+		life = 0 // kept for Keep, to be revalidated
+	}
 	if c.cfg.Keep > 0 && (e.etag != "" || e.lastMod != 0) {
 		// Keep entries with a validator a while after they go stale, for a conditional
 		// revalidation (RFC 9111 §4.3) instead of a full fetch.

@@ -16,7 +16,7 @@ const (
 	ReasonNone          Reason = ""
 	ReasonNoStore       Reason = "no-store"      // RFC 9111 §3, §5.2.2.5 (response) / §5.2.1.5 (request)
 	ReasonPrivate       Reason = "private"       // RFC 9111 §3, §5.2.2.7: a shared cache must not store it
-	ReasonNoCache       Reason = "no-cache"      // RFC 9111 §5.2.2.4: kept out (it would need revalidation on every use)
+	ReasonNoCache       Reason = "no-cache"      // RFC 9111 §5.2.2.4: no validator to revalidate it with on every use (or Config.Keep off)
 	ReasonAuthorization Reason = "authorization" // RFC 9111 §3.5
 	ReasonSetCookie     Reason = "set-cookie"    // safe default: a cookie is per user
 	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
@@ -41,6 +41,7 @@ type freshness struct {
 	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
 	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
 	sMaxAge  bool          // s-maxage, which implies proxy-revalidate for a client's max-stale (§5.2.2.10)
+	noCache  bool          // unqualified no-cache: stale at once, revalidated on every use (§5.2.2.4)
 	negative bool
 	strip    []string // fields named by qualified private= / no-cache= (§5.2.2.7, §5.2.2.4)
 }
@@ -86,15 +87,16 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		}
 		f.strip = append(f.strip, cc.PrivateFields...)
 	}
-	// §5.2.2.4: no-cache without fields means every reuse needs revalidation; a cache in front
-	// of its own origin gains nothing from storing it, so it is not stored. The qualified form
-	// forbids reusing the named fields without revalidation: they are stripped.
+	// §5.2.2.4: no-cache without fields may be stored, but every reuse needs a successful
+	// revalidation: the entry is stale at once and never served stale (build keeps it only
+	// with a validator). The qualified form forbids reusing the named fields without
+	// revalidation: they are stripped.
 	if cc.NoCache {
 		if len(cc.NoCacheFields) == 0 {
-			f.reason = ReasonNoCache
-			return f
+			f.noCache = true
+		} else {
+			f.strip = append(f.strip, cc.NoCacheFields...)
 		}
-		f.strip = append(f.strip, cc.NoCacheFields...)
 	}
 	// §3.5: a response to a request with Authorization is stored by a shared cache only when
 	// the response explicitly allows it: public, s-maxage or must-revalidate.
@@ -117,6 +119,8 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	// minus Date. Without them, the negative rules, then heuristic freshness when configured.
 	explicit := true
 	switch {
+	case f.noCache:
+		// freshness_lifetime 0, whatever the response says
 	case cc.SMaxAge.Valid:
 		f.fresh, f.sMaxAge = cc.SMaxAge.Duration(), true
 	case cc.MaxAge.Valid:
@@ -165,12 +169,12 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	// §5.2.2.2 must-revalidate, §5.2.2.8 proxy-revalidate: never serve stale. An explicit
 	// stale-while-revalidate / stale-if-error (RFC 5861) permits stale serving otherwise; the
 	// proxy-revalidate that s-maxage implies (§5.2.2.10) yields to that explicit permission.
-	f.noStale = cc.MustRevalidate || cc.ProxyRevalidate
+	f.noStale = cc.MustRevalidate || cc.ProxyRevalidate || f.noCache
 	if !f.noStale {
 		f.swr = cc.StaleWhileRevalidate.Duration()
 		f.sie = cc.StaleIfError.Duration()
 	}
-	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 {
+	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 && !f.noCache {
 		f.reason = ReasonNoFreshness
 	}
 	return f
