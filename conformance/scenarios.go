@@ -53,6 +53,19 @@ func storeScenarios() []Scenario {
 			},
 		},
 		{
+			Name: "store/must-understand",
+			Routes: []Route{
+				get("/a", versioned("Cache-Control: max-age=60, no-store, must-understand")),
+				get("/moved", respond(302, "", "Cache-Control: max-age=60, must-understand", "Location: /a")),
+			},
+			Steps: []Step{
+				{Note: "§5.2.2.3: a status the cache understands: no-store is ignored", Path: "/a", Status: 200, Want: []Check{CacheStatus(missStored60), Body("v1")}},
+				{Path: "/a", Status: 200, Want: []Check{CacheStatus(hit60), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "a status it does not understand: not stored", Path: "/moved", Status: 302, Want: notStored("status"), Runs: Runs{"/moved": 1}},
+				{Path: "/moved", Status: 302, Want: notStored("status"), Runs: Runs{"/moved": 2}},
+			},
+		},
+		{
 			Name:   "store/private",
 			Routes: []Route{get("/a", versioned("Cache-Control: private, max-age=60"))},
 			Steps: []Step{
@@ -69,10 +82,40 @@ func storeScenarios() []Scenario {
 			},
 		},
 		{
-			Name:   "store/no-cache",
+			Name: "store/no-cache",
+			Routes: []Route{get("/a", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "no-cache, max-age=60")
+				w.Header().Set("Etag", `"v1"`)
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				_, _ = w.Write([]byte("body1"))
+			})},
+			Steps: []Step{
+				{Note: "§5.2.2.4: stored, but stale at once", Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=0; stored"), Body("body1")}, Runs: Runs{"/a": 1}},
+				{Note: "every use is revalidated; the 304 serves the stored body", Path: "/a", Status: 200,
+					Want: []Check{CacheStatus("strata; fwd=stale; fwd-status=304; ttl=0; stored"), Body("body1"), Header("Etag", `"v1"`)}, Runs: Runs{"/a": 2}},
+				{Advance: 5 * time.Second, Path: "/a", Status: 200, Want: []Check{HeaderContains("Cache-Status", "fwd=stale; fwd-status=304"), Body("body1")}, Runs: Runs{"/a": 3}},
+				{Note: "a client's own precondition is answered after the revalidation", Path: "/a", Header: []string{`If-None-Match: "v1"`},
+					Status: http.StatusNotModified, Want: []Check{HeaderContains("Cache-Status", "fwd=stale; fwd-status=304")}, Runs: Runs{"/a": 4}},
+			},
+		},
+		{
+			Name:   "store/no-cache-new-body",
+			Routes: []Route{get("/a", versioned("Cache-Control: no-cache"))},
+			Steps: []Step{
+				{Note: "the cache's own ETag is its validator", Path: "/a", Status: 200, Want: []Check{HeaderContains("Cache-Status", "stored"), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "an origin that answers the revalidation in full replaces it", Path: "/a", Status: 200,
+					Want: []Check{CacheStatus("strata; fwd=stale; ttl=0; stored"), Body("v2")}, Runs: Runs{"/a": 2}},
+			},
+		},
+		{
+			Name:   "store/no-cache-without-validator",
+			Config: func(c *core.Config) { c.DisableAutoETag = true },
 			Routes: []Route{get("/a", versioned("Cache-Control: no-cache, max-age=60"))},
 			Steps: []Step{
-				{Path: "/a", Status: 200, Want: notStored("no-cache"), Runs: Runs{"/a": 1}},
+				{Note: "nothing to revalidate with: not stored", Path: "/a", Status: 200, Want: notStored("no-cache"), Runs: Runs{"/a": 1}},
 				{Path: "/a", Status: 200, Want: with(notStored("no-cache"), Body("v2")), Runs: Runs{"/a": 2}},
 			},
 		},
@@ -246,6 +289,30 @@ func freshnessScenarios() []Scenario {
 				{Path: "/a", Status: 200, Want: []Check{CacheStatus(missStored60)}},
 				{Advance: 61 * time.Second, Path: "/a", Status: 200, Want: with(refetched(), Body("v2")), Runs: Runs{"/a": 2}},
 				{Path: "/a", Status: 200, Want: []Check{CacheStatus(hit60), Body("v2")}, Runs: Runs{"/a": 2}},
+			},
+		},
+		{
+			Name:   "fresh/heuristic-off-by-default",
+			Routes: []Route{get("/a", versioned("Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat)))},
+			Steps: []Step{
+				{Path: "/a", Status: 200, Want: notStored("no-freshness"), Runs: Runs{"/a": 1}},
+			},
+		},
+		{
+			Name:   "fresh/heuristic",
+			Config: func(c *core.Config) { c.HeuristicFreshness = 0.1 },
+			Routes: []Route{
+				get("/a", versioned("Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat))),
+				get("/old", versioned("Last-Modified: "+Epoch.Add(-1000*24*time.Hour).Format(http.TimeFormat))),
+				get("/nostore", versioned("Cache-Control: no-store", "Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat))),
+			},
+			Steps: []Step{
+				{Note: "§4.2.2: a tenth of the 10 h since Last-Modified", Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=3600; stored"), Body("v1")}},
+				{Advance: 3599 * time.Second, Path: "/a", Status: 200, Want: []Check{CacheStatus("strata; hit; ttl=1"), Body("v1"), HeaderAbsent("Warning")}, Runs: Runs{"/a": 1}},
+				{Note: "stale: revalidated with the Last-Modified", Advance: 2 * time.Second, Path: "/a", Status: 200,
+					Want: []Check{HeaderContains("Cache-Status", "fwd=stale"), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Note: "capped at HeuristicMax (24h)", Path: "/old", Status: 200, Want: []Check{CacheStatus("strata; fwd=uri-miss; ttl=86400; stored")}},
+				{Note: "only what nothing else keeps out", Path: "/nostore", Status: 200, Want: notStored("no-store")},
 			},
 		},
 		{

@@ -312,6 +312,39 @@ func cacheStatusScenarios() []Scenario {
 				{Path: "/a", Want: []Check{CacheStatus(hit60), Body("v4")}, Runs: Runs{"/a": 4}},
 			},
 		},
+		{
+			Name:   "status/client-min-fresh-honoured",
+			Config: func(c *core.Config) { c.HonorRequestNoCache = true },
+			Routes: []Route{a()},
+			Steps: []Step{
+				{Path: "/a", Want: []Check{CacheStatus(missStored60)}},
+				{Advance: 40 * time.Second, Path: "/a", Header: []string{"Cache-Control: min-fresh=10"}, Want: []Check{CacheStatus("strata; hit; ttl=20"), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Note: "§5.2.1.3: 20 s left is less than min-fresh=30: revalidated", Path: "/a", Header: []string{"Cache-Control: min-fresh=30"},
+					Want: []Check{CacheStatus("strata; fwd=request; ttl=60; stored"), Body("v2")}, Runs: Runs{"/a": 2}},
+			},
+		},
+		{
+			Name:   "status/client-max-stale-honoured",
+			Config: func(c *core.Config) { c.HonorRequestNoCache = true },
+			Routes: []Route{a(), get("/s", versioned("Cache-Control: s-maxage=60"))},
+			Steps: []Step{
+				{Path: "/a", Want: []Check{CacheStatus(missStored60)}},
+				{Note: "§5.2.1.2: stale by 10 s, the client accepts 30", Advance: 70 * time.Second, Path: "/a", Header: []string{"Cache-Control: max-stale=30"},
+					Want: []Check{CacheStatus("strata; hit; ttl=-10; detail=max-stale"), Body("v1")}, Runs: Runs{"/a": 1}},
+				{Path: "/a", Header: []string{"Cache-Control: max-stale=5"}, Want: []Check{HeaderContains("Cache-Status", "fwd=stale"), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Path: "/s", Want: []Check{CacheStatus(missStored60)}},
+				{Note: "§5.2.2.10: s-maxage forbids it", Advance: 70 * time.Second, Path: "/s", Header: []string{"Cache-Control: max-stale"},
+					Want: []Check{HeaderContains("Cache-Status", "fwd=stale"), Body("v2")}, Runs: Runs{"/s": 2}},
+			},
+		},
+		{
+			Name:   "status/client-max-stale-ignored",
+			Routes: []Route{a()},
+			Steps: []Step{
+				{Path: "/a", Want: []Check{CacheStatus(missStored60)}},
+				{Advance: 70 * time.Second, Path: "/a", Header: []string{"Cache-Control: max-stale"}, Want: []Check{HeaderContains("Cache-Status", "fwd=stale"), Body("v2")}, Runs: Runs{"/a": 2}},
+			},
+		},
 	}
 }
 
@@ -337,6 +370,16 @@ func limitScenarios() []Scenario {
 			Steps: []Step{
 				{Path: "/a", Status: 200, Want: []Check{CacheStatus(missStored60), BodyLen(1024)}},
 				{Path: "/a", Status: 200, Want: []Check{CacheStatus(hit60), Body(exact)}, Runs: Runs{"/a": 1}},
+			},
+		},
+		{
+			Name:   "limit/declared-over",
+			Config: cfg,
+			Routes: []Route{get("/a", respond(200, big, "Cache-Control: max-age=60", "Content-Length: 4096"))},
+			Steps: []Step{
+				{Note: "a declared length over the limit passes through at once", Path: "/a", Status: 200,
+					Want: with(notStored("too-large"), Body(big), Header("Content-Length", "4096")), Runs: Runs{"/a": 1}},
+				{Path: "/a", Status: 200, Want: with(notStored("too-large"), Body(big)), Runs: Runs{"/a": 2}},
 			},
 		},
 		{

@@ -2,12 +2,15 @@ package conformance
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,6 +123,52 @@ func runWire(t *testing.T, mount Mount, client redis.UniversalClient) {
 			t.Errorf("handler runs: got %d, want 2 (nothing stored)", n)
 		}
 	})
+
+	t.Run("early-hints", func(t *testing.T) {
+		// A 103 reaches the client with the fields the handler set for it (RFC 8297), then the
+		// final answer, which is stored without them; a hit sends no 1xx.
+		w := newWire(t, mount, client)
+		for i := range 2 {
+			hints, resp, body := w.get1xx(t, i%len(w.srvs), "/hints")
+			cs := resp.Header.Get("Cache-Status")
+			if i == 0 {
+				if len(hints) != 1 || hints[0].code != http.StatusEarlyHints || hints[0].h.Get("Link") != hintLink {
+					t.Fatalf("request 1: 1xx answers %v, want one 103 with Link: %s (Cache-Status %q)", hints, hintLink, cs)
+				}
+			} else if len(hints) != 0 || !strings.HasPrefix(cs, "strata; hit") {
+				t.Fatalf("request 2: 1xx answers %v, Cache-Status %q; want a hit and no 1xx", hints, cs)
+			}
+			if body != "final" || resp.Header.Get("Link") != "" {
+				t.Fatalf("request %d: body %q, Link %q; want \"final\" without the 103's Link", i+1, body, resp.Header.Get("Link"))
+			}
+		}
+	})
+
+	t.Run("incomplete", func(t *testing.T) {
+		// A body shorter than its declared Content-Length is incomplete (RFC 9111 §3.1): its
+		// client sees it cut short, as without the cache, and it is not stored.
+		w := newWire(t, mount, client)
+		for i := range 2 {
+			req, err := http.NewRequest(http.MethodGet, w.srvs[i%len(w.srvs)].URL+"/short", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = Host
+			resp, err := w.srvs[i%len(w.srvs)].Client().Do(req)
+			if err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			cs := resp.Header.Get("Cache-Status")
+			if err == nil || string(b) != "01234" || !strings.Contains(cs, "detail=incomplete") {
+				t.Fatalf("request %d: body %q, read error %v, Cache-Status %q; want 5 of the 10 bytes announced, cut short, not stored", i+1, b, err, cs)
+			}
+		}
+		if n := w.shortRuns.Load(); n != 2 {
+			t.Errorf("handler runs: got %d, want 2 (nothing stored)", n)
+		}
+	})
 }
 
 // wire is one wire test: the cache instances (one, or two on a shared Redis), each mounted
@@ -128,6 +177,7 @@ type wire struct {
 	srvs        []*httptest.Server
 	runs        atomic.Int64 // runs of /ws
 	trailerRuns atomic.Int64
+	shortRuns   atomic.Int64
 	handlers    sync.WaitGroup // upgraded connections' handlers still running
 }
 
@@ -139,6 +189,8 @@ func newWire(t *testing.T, mount Mount, client redis.UniversalClient) *wire {
 	routes := []Route{
 		{Method: http.MethodGet, Path: "/ws", Handler: w.wsHandler},
 		{Method: http.MethodGet, Path: "/trailers", Handler: w.trailerHandler},
+		{Method: http.MethodGet, Path: "/hints", Handler: hintsHandler},
+		{Method: http.MethodGet, Path: "/short", Handler: w.shortHandler},
 	}
 	n := 1
 	cfg := core.Config{LockWait: upgradeLockWait, Logger: slog.New(slog.DiscardHandler)}
@@ -224,10 +276,58 @@ func (w *wire) trailerHandler(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("X-Checksum", "c1")
 }
 
+// shortHandler declares 10 bytes and writes 5.
+func (w *wire) shortHandler(rw http.ResponseWriter, r *http.Request) {
+	w.shortRuns.Add(1)
+	rw.Header().Set("Cache-Control", "max-age=60")
+	rw.Header().Set("Content-Length", "10")
+	_, _ = io.WriteString(rw, "01234")
+}
+
+const hintLink = "</style.css>; rel=preload; as=style"
+
+// hintsHandler sends a 103 Early Hints, then a stored answer without the hint's Link (the
+// handler takes it off its map, as httputil.ReverseProxy does after relaying a 1xx).
+func hintsHandler(rw http.ResponseWriter, r *http.Request) {
+	rw.Header().Set("Link", hintLink)
+	rw.WriteHeader(http.StatusEarlyHints)
+	rw.Header().Del("Link")
+	rw.Header().Set("Cache-Control", "max-age=60")
+	_, _ = io.WriteString(rw, "final")
+}
+
+// interim is one 1xx answer a client saw.
+type interim struct {
+	code int
+	h    textproto.MIMEHeader
+}
+
+// get1xx is get, also returning the 1xx answers read before the final one.
+func (w *wire) get1xx(t *testing.T, i int, path string) ([]interim, *http.Response, string) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []interim
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, interim{code, h})
+		return nil
+	}}
+	resp, body := w.getCtx(t, i, path, httptrace.WithClientTrace(context.Background(), trace))
+	mu.Lock()
+	defer mu.Unlock()
+	return got, resp, body
+}
+
 // get sends a plain GET through instance i and reads the whole answer (trailers included).
 func (w *wire) get(t *testing.T, i int, path string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, w.srvs[i].URL+path, nil)
+	return w.getCtx(t, i, path, context.Background())
+}
+
+func (w *wire) getCtx(t *testing.T, i int, path string, ctx context.Context) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.srvs[i].URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

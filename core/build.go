@@ -67,7 +67,8 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	// Negative caching (storing an error without explicit freshness) needs a route policy,
 	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
 	negOK := hasPolicy || c.cfg.Negative.AllRoutes
-	f := decide(status, h, x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now)
+	f := decide(status, h, x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
+		heuristic{fraction: c.cfg.HeuristicFreshness, max: c.cfg.HeuristicMax})
 	if f.reason != ReasonNone {
 		b.reason = f.reason
 		return b
@@ -147,10 +148,19 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	if f.negative {
 		e.flags |= flagNegative
 	}
+	if f.sMaxAge {
+		e.flags |= flagSMaxAge
+	}
 	if v := h.Get("Last-Modified"); v != "" {
 		if lm, err := http.ParseTime(v); err == nil {
 			e.lastMod = lm.Unix()
 		}
+	}
+	if f.noCache && ((e.etag == "" && e.lastMod == 0) || c.cfg.Keep <= 0) {
+		// A no-cache entry is only ever used after a revalidation (decide): without a
+		// validator, or with stale entries not kept (Config.Keep), storing it gains nothing.
+		b.reason = ReasonNoCache
+		return b
 	}
 	e.route = x.route()
 	e.tags = pol.TagsFor(x.r)
@@ -162,6 +172,9 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	e.body = body
 
 	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
+	if f.noCache {
+		life = 0 // kept for Keep, to be revalidated
+	}
 	if c.cfg.Keep > 0 && (e.etag != "" || e.lastMod != 0) {
 		// Keep entries with a validator a while after they go stale, for a conditional
 		// revalidation (RFC 9111 §4.3) instead of a full fetch.

@@ -89,8 +89,11 @@ type Config struct {
 	KeySecret []byte
 
 	// HonorRequestNoCache makes a client's "Cache-Control: no-cache" or "max-age=0" send the
-	// request to the origin (RFC 9111 §5.2.1). Like Varnish and nginx, the default ignores
-	// them, so clients cannot force origin load. Default false.
+	// request to the origin (RFC 9111 §5.2.1), its min-fresh revalidate an entry with less
+	// freshness left (§5.2.1.3), and its max-stale accept a stale entry without revalidation
+	// (§5.2.1.2; not one that says must-revalidate, proxy-revalidate, no-cache or s-maxage).
+	// Like Varnish and nginx, the default ignores them, so clients cannot force origin load.
+	// Default false.
 	HonorRequestNoCache bool
 
 	// Negative configures caching of error answers (404, 410, …). Default: negative.Rules{}.
@@ -153,6 +156,19 @@ type Config struct {
 	Clock func() time.Time
 	// Rand returns a float in [0,1). Default math/rand/v2.Float64.
 	Rand func() float64
+
+	// HeuristicFreshness, when positive, stores responses that have no explicit freshness
+	// (no s-maxage, max-age or Expires) but a Last-Modified, fresh for this fraction of the
+	// time since that date (RFC 9111 §4.2.2; 0.1 is typical): responses with a heuristically
+	// cacheable status (RFC 9110 §15.1: 200, 203, 204, 300, 301, 308, 404, 405, 410, 414) that
+	// nothing else keeps out of the cache (no-store, private, no-cache, Authorization,
+	// Set-Cookie, Vary: *). A negative-caching rule that applies (Negative) wins over it. Many
+	// origins do not expect a shared cache to keep what they sent no freshness for, so it is
+	// off unless set. At most 1. Default 0 (off).
+	HeuristicFreshness float64
+	// HeuristicMax caps a heuristic freshness lifetime. Default 24h when HeuristicFreshness
+	// is set.
+	HeuristicMax time.Duration
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -236,6 +252,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DisableL1 && cfg.L2 == nil {
 		return cfg, errors.New("core: DisableL1 needs an L2")
+	}
+	if !(cfg.HeuristicFreshness >= 0 && cfg.HeuristicFreshness <= 1) { // NaN too
+		return cfg, errors.New("core: HeuristicFreshness must be between 0 and 1")
+	}
+	if cfg.HeuristicMax < 0 {
+		return cfg, errors.New("core: HeuristicMax must not be negative")
+	}
+	if cfg.HeuristicFreshness > 0 && cfg.HeuristicMax == 0 {
+		cfg.HeuristicMax = 24 * time.Hour
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

@@ -49,6 +49,7 @@ const (
 const (
 	flagNoStale  byte = 1 << iota // must-revalidate / proxy-revalidate: never serve stale (RFC 9111 §5.2.2.2, §5.2.2.8)
 	flagNegative                  // stored under a negative-caching rule
+	flagSMaxAge                   // s-maxage: its implied proxy-revalidate forbids a client's max-stale (RFC 9111 §5.2.2.10)
 )
 
 var errCorrupt = errors.New("core: corrupt or unknown cache entry")
@@ -94,6 +95,10 @@ func (e *entry) ttl(now int64) time.Duration { return time.Duration(e.fresh) - e
 
 func (e *entry) negative() bool { return e.flags&flagNegative != 0 }
 func (e *entry) noStale() bool  { return e.flags&flagNoStale != 0 }
+
+// maxStaleOK reports whether a client's max-stale may have the entry when it is stale: not
+// when it says must-revalidate, proxy-revalidate or no-cache, nor s-maxage (§5.2.2.10).
+func (e *entry) maxStaleOK() bool { return e.flags&(flagNoStale|flagSMaxAge) == 0 }
 
 // values returns the values of every line of a field.
 func (e *entry) values(name string) []string {

@@ -93,12 +93,45 @@ func (rec *recorder) writeHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		// Informational answers (103 Early Hints) go straight to the client, never stored.
 		if rec.w != nil {
-			rec.w.WriteHeader(code)
+			rec.writeInterim(code)
 		}
 		return
 	}
 	rec.status = code
 	rec.snap = canonicalClone(rec.header)
+	if n := declaredLength(code, rec.snap); n > int64(rec.limit) {
+		// The handler announced more than the cache stores: the answer passes through from
+		// now on, instead of being buffered up to the limit first.
+		rec.reason = ReasonTooLarge
+		_ = rec.startStream()
+	}
+}
+
+// writeInterim sends a 1xx with the handler's current fields, as net/http does (it writes a
+// 1xx with the header map as it is then, RFC 8297 §2). The handler's map is the cache's own
+// (only its fields are stored), so they are laid over the client's map for the 1xx alone and
+// taken off again: a field of an interim response does not apply to the final one (RFC 9110
+// §15.2), which gets only what the handler's map holds when it writes its final status.
+func (rec *recorder) writeInterim(code int) {
+	h := rec.w.Header()
+	type prior struct {
+		v  []string
+		ok bool
+	}
+	saved := make(map[string]prior, len(rec.header))
+	for k, v := range rec.header {
+		old, ok := h[k]
+		saved[k] = prior{old, ok}
+		h[k] = v
+	}
+	rec.w.WriteHeader(code)
+	for k, p := range saved {
+		if p.ok {
+			h[k] = p.v
+		} else {
+			delete(h, k)
+		}
+	}
 }
 
 // canonicalClone snapshots a handler's header with every name in canonical form, merging the

@@ -16,7 +16,7 @@ const (
 	ReasonNone          Reason = ""
 	ReasonNoStore       Reason = "no-store"      // RFC 9111 §3, §5.2.2.5 (response) / §5.2.1.5 (request)
 	ReasonPrivate       Reason = "private"       // RFC 9111 §3, §5.2.2.7: a shared cache must not store it
-	ReasonNoCache       Reason = "no-cache"      // RFC 9111 §5.2.2.4: kept out (it would need revalidation on every use)
+	ReasonNoCache       Reason = "no-cache"      // RFC 9111 §5.2.2.4: no validator to revalidate it with on every use (or Config.Keep off)
 	ReasonAuthorization Reason = "authorization" // RFC 9111 §3.5
 	ReasonSetCookie     Reason = "set-cookie"    // safe default: a cookie is per user
 	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
@@ -24,7 +24,7 @@ const (
 	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
 	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes, or entry over Config.MaxEntryBytes
 	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
-	ReasonIncomplete    Reason = "incomplete"    // handler panicked or the client went away
+	ReasonIncomplete    Reason = "incomplete"    // handler panicked, the client went away, or a body shorter than its Content-Length (§3.1)
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
 	ReasonCollision     Reason = "key-collision" // the store key holds another request's entry: it is left alone
@@ -40,6 +40,8 @@ type freshness struct {
 	initAge  time.Duration // corrected_initial_age (§4.2.3)
 	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
 	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
+	sMaxAge  bool          // s-maxage, which implies proxy-revalidate for a client's max-stale (§5.2.2.10)
+	noCache  bool          // unqualified no-cache: stale at once, revalidated on every use (§5.2.2.4)
 	negative bool
 	strip    []string // fields named by qualified private= / no-cache= (§5.2.2.7, §5.2.2.4)
 }
@@ -51,8 +53,9 @@ type freshness struct {
 //   - reqAuth: the request carried Authorization (§3.5);
 //   - negOK: the negative rules may apply (the route has a policy, or Rules.AllRoutes);
 //   - routeNeg: the route's negative TTL override (0 = none);
-//   - delay: response_delay, the time the handler took (§4.2.3).
-func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time) freshness {
+//   - delay: response_delay, the time the handler took (§4.2.3);
+//   - heur: the heuristic freshness the cache is configured for (zero: none).
+func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time, heur heuristic) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
 	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
@@ -61,6 +64,15 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		return f
 	}
 	cc := headers.ParseCacheControl(h["Cache-Control"])
+	// §5.2.2.3: must-understand stores a response only in a cache that implements its status
+	// code's caching rules, and such a cache ignores no-store.
+	if cc.MustUnderstand {
+		if !heuristicallyCacheable(status) {
+			f.reason = ReasonStatus
+			return f
+		}
+		cc.NoStore = false
+	}
 	// §5.2.2.5: no-store.
 	if cc.NoStore {
 		f.reason = ReasonNoStore
@@ -75,15 +87,16 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		}
 		f.strip = append(f.strip, cc.PrivateFields...)
 	}
-	// §5.2.2.4: no-cache without fields means every reuse needs revalidation; a cache in front
-	// of its own origin gains nothing from storing it, so it is not stored. The qualified form
-	// forbids reusing the named fields without revalidation: they are stripped.
+	// §5.2.2.4: no-cache without fields may be stored, but every reuse needs a successful
+	// revalidation: the entry is stale at once and never served stale (build keeps it only
+	// with a validator). The qualified form forbids reusing the named fields without
+	// revalidation: they are stripped.
 	if cc.NoCache {
 		if len(cc.NoCacheFields) == 0 {
-			f.reason = ReasonNoCache
-			return f
+			f.noCache = true
+		} else {
+			f.strip = append(f.strip, cc.NoCacheFields...)
 		}
-		f.strip = append(f.strip, cc.NoCacheFields...)
 	}
 	// §3.5: a response to a request with Authorization is stored by a shared cache only when
 	// the response explicitly allows it: public, s-maxage or must-revalidate.
@@ -103,11 +116,13 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	}
 
 	// §4.2.1: freshness lifetime for a shared cache: s-maxage, then max-age, then Expires
-	// minus Date. No heuristic freshness (§4.2.2) except the negative rules.
+	// minus Date. Without them, the negative rules, then heuristic freshness when configured.
 	explicit := true
 	switch {
+	case f.noCache:
+		// freshness_lifetime 0, whatever the response says
 	case cc.SMaxAge.Valid:
-		f.fresh = cc.SMaxAge.Duration()
+		f.fresh, f.sMaxAge = cc.SMaxAge.Duration(), true
 	case cc.MaxAge.Valid:
 		f.fresh = cc.MaxAge.Duration()
 	case len(h["Expires"]) > 0:
@@ -126,12 +141,14 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		explicit = false
 	}
 	if !explicit {
-		ttl, ok := rules.Lifetime(status, cc, false, routeNeg)
-		if !ok || !negOK {
+		if ttl, ok := rules.Lifetime(status, cc, false, routeNeg); ok && negOK {
+			f.fresh, f.negative = ttl, true
+		} else if d, ok := heur.lifetime(status, h, now); ok {
+			f.fresh = d
+		} else {
 			f.reason = ReasonNoFreshness
 			return f
 		}
-		f.fresh, f.negative = ttl, true
 	}
 
 	// §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay), where
@@ -152,13 +169,58 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 	// §5.2.2.2 must-revalidate, §5.2.2.8 proxy-revalidate: never serve stale. An explicit
 	// stale-while-revalidate / stale-if-error (RFC 5861) permits stale serving otherwise; the
 	// proxy-revalidate that s-maxage implies (§5.2.2.10) yields to that explicit permission.
-	f.noStale = cc.MustRevalidate || cc.ProxyRevalidate
+	f.noStale = cc.MustRevalidate || cc.ProxyRevalidate || f.noCache
 	if !f.noStale {
 		f.swr = cc.StaleWhileRevalidate.Duration()
 		f.sie = cc.StaleIfError.Duration()
 	}
-	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 {
+	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 && !f.noCache {
 		f.reason = ReasonNoFreshness
 	}
 	return f
+}
+
+// heuristicallyCacheable lists the statuses RFC 9110 §15.1 calls heuristically cacheable that
+// this cache stores (not 206: no range support; not 501: no 5xx is stored). They are the
+// statuses whose caching rules it implements, so also those it "understands" (§5.2.2.3).
+func heuristicallyCacheable(status int) bool {
+	switch status {
+	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,
+		http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusNotFound,
+		http.StatusMethodNotAllowed, http.StatusGone, http.StatusRequestURITooLong:
+		return true
+	}
+	return false
+}
+
+// heuristic is the opt-in heuristic freshness of Config.HeuristicFreshness and HeuristicMax.
+type heuristic struct {
+	fraction float64       // of the time since Last-Modified; 0: off
+	max      time.Duration // cap (0: none)
+}
+
+// lifetime is a heuristic freshness lifetime (§4.2.2), for a response without explicit
+// freshness that nothing keeps out of the cache (decide checks both first): a fraction of the
+// time between its Last-Modified and its Date (or now), capped, for a status that is
+// heuristically cacheable (RFC 9110 §15.1). No Warning is added: RFC 9111 made it obsolete.
+func (hc heuristic) lifetime(status int, h http.Header, now time.Time) (time.Duration, bool) {
+	if hc.fraction <= 0 || !heuristicallyCacheable(status) {
+		return 0, false
+	}
+	lm, ok := parseHTTPDate(h.Get("Last-Modified"))
+	if !ok {
+		return 0, false
+	}
+	date := now
+	if d, ok := parseHTTPDate(h.Get("Date")); ok {
+		date = d
+	}
+	if !date.After(lm) {
+		return 0, false
+	}
+	d := time.Duration(float64(date.Sub(lm)) * hc.fraction).Truncate(time.Second)
+	if hc.max > 0 && d > hc.max {
+		d = hc.max
+	}
+	return d, d > 0
 }

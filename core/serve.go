@@ -87,6 +87,11 @@ type exchange struct {
 	rekeyed  bool // the key leaves out the route policy's ignored query parameters
 
 	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
+
+	// Request min-fresh and max-stale, with Config.HonorRequestNoCache (see staleOK).
+	minFresh    time.Duration
+	maxStale    time.Duration
+	hasMaxStale bool
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
@@ -133,6 +138,9 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 			(len(r.Header["Cache-Control"]) == 0 && r.Header.Get("Pragma") == "no-cache")) {
 			bypassLookup = true // §5.2.1.4, §5.2.1.1, §5.4
 			x.fwd = "request"
+		}
+		if c.cfg.HonorRequestNoCache {
+			x.requestFreshness(cc)
 		}
 	}
 	if len(r.Header["Range"]) > 0 {
@@ -321,7 +329,7 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	now := c.now()
 	nowN := now.UnixNano()
 	ttl := e.ttl(nowN)
-	if ttl > 0 {
+	if ttl > 0 && ttl >= x.minFresh {
 		c.serveHit(x, &e, ttl, tier, nowN, baseKey)
 		return
 	}
@@ -329,7 +337,22 @@ func (c *Cache) lookup(x *exchange, baseKey string) {
 	if x.lk == "" {
 		x.lk = x.base
 	}
+	if ttl > 0 {
+		// §5.2.1.3: fresh, but not for min-fresh more seconds: revalidate it for this request
+		// (RFC 9211: fwd=request, the request's directives did not allow its use).
+		x.stale, x.staleRaw = &e, raw
+		x.fwd = "request"
+		c.fill(x, true)
+		return
+	}
 	stale := -ttl
+	if x.staleOK(&e, stale) {
+		// §5.2.1.2: the client accepts a response stale by this much: served as it is.
+		cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true, detail: "max-stale"}
+		status := c.writeEntry(x.w, x.r, &e, cs, nowN)
+		c.observe(x, &e, ResultStale, "", false, status, 0, tier)
+		return
+	}
 	// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once; unless
 	// an earlier stale answer could neither be flushed nor refreshed detached, and left the
 	// refresh to this request (see revalidateAfter).
@@ -724,6 +747,17 @@ run:
 	}
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK) // the handler wrote nothing: an empty 200, as net/http sends
+	}
+	if rec.incomplete() {
+		// RFC 9111 §3.1, §3.4: a body shorter than its declared Content-Length is an incomplete
+		// response: not stored, and not handed to the waiters, which run the handler themselves.
+		finish(fillResult{uncacheable: true})
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.Store(x.route(), string(ReasonIncomplete), false)
+		}
+		c.writeIncomplete(x, rec)
+		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, origin, "")
+		return
 	}
 
 	if rec.status == http.StatusNotModified && x.stale != nil && !refetched && !selects304(x.stale, rec.snap) {

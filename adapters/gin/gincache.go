@@ -89,6 +89,18 @@ func (w *clientWriter) FlushError() error {
 
 func (w *clientWriter) Flush() { _ = w.FlushError() }
 
+// WriteHeader sends an informational status (103 Early Hints) to the net/http writer under
+// gin's, which only records a status and would drop it (the final status then replaces it).
+func (w *clientWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && !w.Written() {
+		if u, ok := w.ResponseWriter.(interface{ Unwrap() http.ResponseWriter }); ok {
+			u.Unwrap().WriteHeader(code)
+			return
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
 // Unwrap lets http.ResponseController reach gin's writer (Hijack, deadlines).
 func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 

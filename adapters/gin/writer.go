@@ -50,8 +50,14 @@ func (rw *responseWriter) release() {
 
 func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
 
-// WriteHeader records the status; it is sent with the first write, as gin does.
+// WriteHeader records the status; it is sent with the first write, as gin does. An
+// informational status (103 Early Hints) goes to core's writer at once, which sends it to
+// the client with the fields set so far (gin's own writer would drop it).
 func (rw *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && !rw.Written() {
+		rw.w.WriteHeader(code)
+		return
+	}
 	if code > 0 && rw.status != code && !rw.Written() {
 		rw.status = code
 	}

@@ -497,6 +497,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-upstream", "ftp://x"}, "want an http:// or https:// URL"},
 		{[]string{"-upstream", "http://x", "extra"}, "unexpected arguments"},
 		{[]string{"-nope"}, "flag provided but not defined"},
+		{[]string{"-upstream", "http://x", "-heuristic", "2"}, "want a fraction between 0 and 1"},
 	} {
 		_, _, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -504,7 +505,7 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	c, u, err := parseFlags([]string{"-upstream", "https://api.example.com/base"}, io.Discard)
-	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" {
+	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 {
 		t.Fatalf("defaults: %+v %v %v", c, u, err)
 	}
 }
