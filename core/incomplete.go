@@ -41,7 +41,7 @@ func (rec *recorder) incomplete() bool {
 // stream (HTTP/2) after the body, and the client knows it was cut short, as it would without
 // the cache. Nothing is computed from the short body (no ETag, no 304).
 func (c *Cache) writeIncomplete(x *exchange, rec *recorder) {
-	if x.w == nil {
+	if x.background {
 		return
 	}
 	h := x.w.Header()

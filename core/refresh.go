@@ -29,7 +29,7 @@ func (c *Cache) revalidateAfter(x *exchange, e *entry, raw []byte) {
 		return
 	}
 	bg := *x
-	bg.w = nil
+	bg.w, bg.background = nil, true
 	bg.stale, bg.staleRaw = e, raw
 	bg.fwd = "stale"
 	if http.NewResponseController(x.w).Flush() == nil {

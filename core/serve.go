@@ -68,11 +68,12 @@ type exchange struct {
 	handled *http.Request                     // the request the handler ran with, once it returned
 	detach  func(*http.Request) *http.Request // HandlerOptions.Detach
 
+	ignore  []string // query parameters the route's policy leaves out of the key
 	k       keys
 	pk      string      // primary key, verified against every entry read
 	vkey    string      // secondary key (normalised Vary values) of the variant looked up
-	base    string      // base key ("<ns>:{h}:gen:v")
-	lk      string      // the key this request would fill
+	base    string      // base key ("<ns>:{h}:gen:v"), set by keyRequest
+	lk      string      // the key this request fills: base, or the variant key find selected
 	vrec    *varyRecord // vary record found at base, if any
 	variant uint64      // variant selected by vrec
 
@@ -83,10 +84,15 @@ type exchange struct {
 
 	stale    *entry // stale entry being revalidated
 	staleRaw []byte
-	depth    int  // re-lookups after a waiter found another variant
+	depth    int  // lookups again after a waiter's leader failed or stored another variant
 	rekeyed  bool // the key leaves out the route policy's ignored query parameters
 
 	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
+
+	// background marks a refresh the cache runs for itself after the client had its answer
+	// (see revalidateAfter): w is nil, nothing is written, and a fleet lock held elsewhere
+	// means the refresh is done already.
+	background bool
 
 	// Request min-fresh and max-stale, with Config.HonorRequestNoCache (see staleOK).
 	minFresh    time.Duration
@@ -113,19 +119,41 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	if served {
 		return
 	}
-	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: route, detach: o.Detach}
-	var ignore []string
+	x, lookup := c.begin(w, r, next, o)
+	c.keyRequest(x, pk, hash)
+	if !lookup {
+		c.fill(x, false) // never looked up: runs alone, answers as it comes
+		return
+	}
+	for {
+		f, live := c.find(x)
+		if !live || c.serveFound(x, &f) {
+			return
+		}
+		if !c.fill(x, !x.collision) {
+			return
+		}
+		x.lookAgain() // a waiter whose leader failed, or stored another variant
+	}
+}
+
+// begin starts the exchange of a GET or HEAD the cache handles: the request the handler will
+// see (without a route's ignored query parameters) and the request's own directives. It
+// reports false when the request must not be answered from the cache (Authorization, an
+// honoured client no-cache): it then only fills.
+func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) (*exchange, bool) {
+	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: o.Route, detach: o.Detach}
 	if x.st != nil && x.st.hasPolicy {
-		ignore = x.st.policy.IgnoredQuery()
+		x.ignore = x.st.policy.IgnoredQuery()
 	}
 	// Ignored parameters are out of the key, so they must not reach the handler either.
-	x.r = c.withoutIgnored(r, ignore)
+	x.r = c.withoutIgnored(r, x.ignore)
 
-	bypassLookup := false
+	lookup := true
 	if len(r.Header["Authorization"]) > 0 {
 		// §3.5 governs storing; reuse for an authenticated request is skipped, as Varnish and
 		// nginx do, so one user's credentials never select another's entry.
-		x.auth, bypassLookup = true, true
+		x.auth, lookup = true, false
 		x.fwd = "bypass"
 	}
 	if len(r.Header["Cache-Control"]) > 0 || len(r.Header["Pragma"]) > 0 {
@@ -136,7 +164,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		x.onlyIfCached = cc.OnlyIfCached
 		if c.cfg.HonorRequestNoCache && (cc.NoCache || (cc.MaxAge.Valid && cc.MaxAge.Seconds == 0) ||
 			(len(r.Header["Cache-Control"]) == 0 && r.Header.Get("Pragma") == "no-cache")) {
-			bypassLookup = true // §5.2.1.4, §5.2.1.1, §5.4
+			lookup = false // §5.2.1.4, §5.2.1.1, §5.4
 			x.fwd = "request"
 		}
 		if c.cfg.HonorRequestNoCache {
@@ -146,23 +174,22 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	if len(r.Header["Range"]) > 0 {
 		x.noStore = true // a hit ignores Range (RFC 9110 §14.2 allows it); a miss passes through
 	}
+	return x, lookup
+}
 
-	if pk == "" || ignore != nil { // the fast path built the same primary key already
-		p := c.primary(nil, r, ignore)
+// keyRequest computes the keys of x once, before any lookup or handler: the primary key
+// (verified against every entry read), its keyed hash and the base key. pk and hash are the
+// fast path's, when it built them (the same key, unless a route ignores query parameters).
+// The key x fills is the base key until find selects a variant.
+func (c *Cache) keyRequest(x *exchange, pk string, hash uint64) {
+	if pk == "" || x.ignore != nil {
+		p := c.primary(nil, x.r, x.ignore)
 		pk, hash = string(p), c.hashKey(p)
 	}
 	x.pk = pk
 	x.k = keys{hash: hash, gen: c.gen.Load()}
-	var kb keyBuf
-	baseKey := string(c.base(kb[:0], x.k))
-
-	if bypassLookup {
-		x.base = baseKey
-		x.lk = x.base
-		c.fill(x, false)
-		return
-	}
-	c.lookup(x, baseKey)
+	x.base = string(c.base(nil, x.k))
+	x.lk = x.base
 }
 
 // keyPool holds scratch buffers for the key of a fast-path lookup: the store may not retain
@@ -256,125 +283,141 @@ func (c *Cache) refreshEarly(e *entry, ttl time.Duration) bool {
 	return -float64(e.recompute)*c.cfg.Beta*math.Log(c.cfg.Rand()) >= float64(ttl)
 }
 
-// lookup finds the entry for the request and answers from it, or fills.
-func (c *Cache) lookup(x *exchange, baseKey string) {
+// found is what find found for a request.
+type found struct {
+	e    entry
+	raw  []byte
+	tier string // "l1" or "l2"
+	ok   bool   // e answers the request
+}
+
+// find looks the request up: its base key in L1, then L2 (promoting an L2 hit to L1); a Vary
+// record there selects the variant to read. It sets the key x fills (x.lk: the base or the
+// variant key) and the Cache-Status fwd of a miss. When nothing answers and a route leaves
+// query parameters out of its keys, it looks once more under that shorter key. live is false
+// when the client went away.
+func (c *Cache) find(x *exchange) (f found, live bool) {
 	ctx := x.r.Context()
-	raw, tier, err := c.get(ctx, baseKey)
-	if err != nil && ctx.Err() != nil {
-		return // the client went away: neither an error nor a reason to run the origin
-	}
-	x.fwd = "uri-miss"
-	if len(raw) > 0 && raw[0] == kindVary {
-		var v varyRecord
-		switch {
-		case decodeVary(raw, &v) != nil:
-			c.drop(ctx, baseKey)
-			raw = nil
-		case v.key != x.pk:
-			x.collision = true // another URL's record under this store key
-			raw = nil
-		default:
-			x.vrec = &v
-			vk := variantValues(nil, v.fields, x.r)
-			x.vkey = string(vk)
-			x.variant = c.variantHash(vk)
-			var vb keyBuf
-			key := c.variantKey(vb[:0], x.k, x.variant)
-			x.lk = string(key)
-			x.fwd = "vary-miss"
-			raw = nil
-			// Only variants the record lists are served: one a concurrent fill left out of
-			// the record would escape the URL's purges and the variant cap.
-			if v.has(x.variant) {
-				raw, tier, err = c.get(ctx, x.lk)
-				if err != nil && ctx.Err() != nil {
-					return
-				}
-			}
+	for {
+		x.lk, x.vrec, x.vkey, x.variant = x.base, nil, "", 0
+		x.fwd = "uri-miss"
+		raw, tier, err := c.get(ctx, x.base)
+		if err == nil && len(raw) > 0 && raw[0] == kindVary {
+			raw, tier, err = c.findVariant(x, raw)
+		}
+		if err != nil && ctx.Err() != nil {
+			return f, false // neither an error nor a reason to run the origin
+		}
+		if raw != nil && c.readEntry(ctx, x, raw, &f.e, x.lk) {
+			f.raw, f.tier, f.ok = raw, tier, true
+			return f, true
+		}
+		if !c.rekey(x) {
+			return f, true
 		}
 	}
-	var e entry
-	if raw != nil && !c.readEntry(ctx, x, raw, &e, x.lkOr(baseKey)) {
-		raw = nil
+}
+
+// findVariant reads the variant a Vary record (raw, at x.base) selects for x, and makes its key
+// the one x fills.
+func (c *Cache) findVariant(x *exchange, raw []byte) ([]byte, string, error) {
+	ctx := x.r.Context()
+	var v varyRecord
+	switch {
+	case decodeVary(raw, &v) != nil:
+		c.drop(ctx, x.base)
+		return nil, "", nil
+	case v.key != x.pk:
+		x.collision = true // another URL's record under this store key
+		return nil, "", nil
 	}
-	if raw == nil && x.vrec == nil && !x.rekeyed && !x.collision && x.r.URL.RawQuery != "" {
-		// A route policy may leave query parameters out of its keys; the route's fills
-		// recorded which, under the query-less key (see build).
-		if ignore := c.routeIgnore(ctx, x.r); len(ignore) > 0 {
-			p := c.primary(nil, x.r, ignore)
-			x.rekeyed = true
-			x.pk = string(p)
-			x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
-			x.lk = ""
-			c.lookup(x, string(c.base(nil, x.k)))
-			return
-		}
+	x.vrec = &v
+	vk := variantValues(nil, v.fields, x.r)
+	x.vkey = string(vk)
+	x.variant = c.variantHash(vk)
+	var vb keyBuf
+	x.lk = string(c.variantKey(vb[:0], x.k, x.variant))
+	x.fwd = "vary-miss"
+	// Only variants the record lists are served: one a concurrent fill left out of the record
+	// would escape the URL's purges and the variant cap.
+	if !v.has(x.variant) {
+		return nil, "", nil
 	}
-	if raw == nil {
-		x.base = string(baseKey)
-		if x.lk == "" {
-			x.lk = x.base
-		}
+	return c.get(ctx, x.lk)
+}
+
+// rekey moves x to the key its route's policy leaves ignored query parameters out of, when
+// the route's fills recorded such parameters (under the query-less key; see build) and x was
+// not re-keyed yet. It reports whether x has a new key to look up.
+func (c *Cache) rekey(x *exchange) bool {
+	if x.vrec != nil || x.rekeyed || x.collision || x.r.URL.RawQuery == "" {
+		return false
+	}
+	ignore := c.routeIgnore(x.r.Context(), x.r)
+	if len(ignore) == 0 {
+		return false
+	}
+	p := c.primary(nil, x.r, ignore)
+	x.rekeyed = true
+	x.pk = string(p)
+	x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
+	x.base = string(c.base(nil, x.k))
+	return true
+}
+
+// lookAgain prepares x for another lookup: its leader failed, or stored another variant.
+func (x *exchange) lookAgain() {
+	x.depth++
+	x.stale, x.staleRaw = nil, nil
+}
+
+// serveFound answers x from what find found, when it can: a fresh entry, a stale one the
+// request or stale-while-revalidate allows, or a 504 for only-if-cached. Otherwise it reports
+// false and sets up the fill: a revalidation of the stale entry, or a miss.
+func (c *Cache) serveFound(x *exchange, f *found) bool {
+	if !f.ok {
 		if x.onlyIfCached {
 			// §5.2.1.7: only-if-cached with nothing stored → 504.
 			x.w.Header().Set("Cache-Status", c.renderStatus(cacheStatus{fwd: "miss", detail: "only-if-cached"}))
 			x.w.WriteHeader(http.StatusGatewayTimeout)
 			c.observe(x, nil, ResultMiss, "only-if-cached", false, http.StatusGatewayTimeout, 0, "")
-			return
+			return true
 		}
-		c.fill(x, !x.collision)
-		return
+		return false
 	}
-
-	now := c.now()
-	nowN := now.UnixNano()
+	e := &f.e
+	nowN := c.now().UnixNano()
 	ttl := e.ttl(nowN)
-	if ttl > 0 && ttl >= x.minFresh {
-		c.serveHit(x, &e, ttl, tier, nowN, baseKey)
-		return
-	}
-	x.base = string(baseKey)
-	if x.lk == "" {
-		x.lk = x.base
-	}
-	if ttl > 0 {
+	stale := -ttl
+	switch {
+	case ttl > 0 && ttl >= x.minFresh:
+		c.serveHit(x, e, ttl, f.tier, nowN)
+		return true
+	case ttl > 0:
 		// §5.2.1.3: fresh, but not for min-fresh more seconds: revalidate it for this request
 		// (RFC 9211: fwd=request, the request's directives did not allow its use).
-		x.stale, x.staleRaw = &e, raw
-		x.fwd = "request"
-		c.fill(x, true)
-		return
-	}
-	stale := -ttl
-	if x.staleOK(&e, stale) {
+		x.stale, x.staleRaw, x.fwd = e, f.raw, "request"
+		return false
+	case x.staleOK(e, stale):
 		// §5.2.1.2: the client accepts a response stale by this much: served as it is.
 		cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true, detail: "max-stale"}
-		status := c.writeEntry(x.w, x.r, &e, cs, nowN)
-		c.observe(x, &e, ResultStale, "", false, status, 0, tier)
-		return
-	}
-	// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once; unless
-	// an earlier stale answer could neither be flushed nor refreshed detached, and left the
-	// refresh to this request (see revalidateAfter).
-	if !e.noStale() && stale <= time.Duration(e.swr) && !c.due.take(x.lk, nowN) {
+		status := c.writeEntry(x.w, x.r, e, cs, nowN)
+		c.observe(x, e, ResultStale, "", false, status, 0, f.tier)
+		return true
+	case !e.noStale() && stale <= time.Duration(e.swr) && !c.due.take(x.lk, nowN):
+		// RFC 5861 §3: within stale-while-revalidate, serve stale now and revalidate once;
+		// unless an earlier stale answer could neither be flushed nor refreshed detached, and
+		// left the refresh to this request (see revalidateAfter).
 		cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true, detail: "stale-while-revalidate"}
-		status := c.writeEntry(x.w, x.r, &e, cs, nowN)
-		c.observe(x, &e, ResultStale, "", false, status, 0, tier)
-		c.revalidateAfter(x, &e, raw)
-		return
+		status := c.writeEntry(x.w, x.r, e, cs, nowN)
+		c.observe(x, e, ResultStale, "", false, status, 0, f.tier)
+		c.revalidateAfter(x, e, f.raw)
+		return true
 	}
 	// Stale past the window: revalidate in the foreground (§4.3), keeping the stale entry for
 	// a conditional request and for stale-if-error.
-	x.stale, x.staleRaw = &e, raw
-	x.fwd = "stale"
-	c.fill(x, true)
-}
-
-func (x *exchange) lkOr(base string) string {
-	if x.lk != "" {
-		return x.lk
-	}
-	return base
+	x.stale, x.staleRaw, x.fwd = e, f.raw, "stale"
+	return false
 }
 
 // readEntry decodes raw, read from key, into e and checks that it answers x: the primary key
@@ -401,26 +444,19 @@ func (x *exchange) matches(e *entry) bool {
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
-func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64, baseKey string) {
+func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64) {
 	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
 	if e.negative() {
 		cs.detail = "negative"
 	}
 	if c.cfg.Debug {
 		cs.key = x.lk
-		if cs.key == "" {
-			cs.key = baseKey
-		}
 	}
 	status := c.writeEntry(x.w, x.r, e, cs, now)
 	if c.cfg.Observer != nil {
 		c.observe(x, e, hitResult(status, e), "", false, status, 0, tier)
 	}
 	if c.refreshEarly(e, ttl) {
-		x.base = string(baseKey)
-		if x.lk == "" {
-			x.lk = x.base
-		}
 		c.revalidateAfter(x, e, nil)
 	}
 }
@@ -505,73 +541,6 @@ func hasPreconditions(h http.Header) bool {
 
 // ---- fills ----
 
-// fill runs the handler for a miss or a stale entry. With coalesce, concurrent requests for
-// the same key wait for one leader (in this process, and across the fleet when Redis is on).
-func (c *Cache) fill(x *exchange, coalesce bool) {
-	ctx := x.r.Context()
-	if !coalesce || x.noStore || x.auth || x.depth > 2 || (c.cfg.HitForMiss > 0 && c.hfm.has(x.lk, c.now().UnixNano())) {
-		c.lead(x, nil)
-		return
-	}
-	cl, leader := c.flights.join(x.lk)
-	if leader {
-		// Double-check: the previous leader may have stored the entry between this
-		// request's lookup and its join.
-		if x.stale == nil {
-			if raw, err := c.l1.Get(ctx, x.lk); err == nil && c.serveStored(x, raw, cl) {
-				return
-			}
-		}
-		c.lead(x, cl)
-		return
-	}
-	waitStart := c.now()
-	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
-	select {
-	case <-cl.done:
-		timer.Stop()
-	case <-timer.C:
-		c.waited(waitStart, false)
-		c.lead(x, nil) // the leader is slow: run the handler ourselves
-		return
-	case <-ctx.Done():
-		timer.Stop()
-		return
-	}
-	res := cl.res
-	var e entry
-	switch {
-	case res.uncacheable || (!res.failed && (res.raw == nil || decodeEntry(res.raw, &e) != nil)):
-		c.waited(waitStart, false)
-		c.lead(x, nil)
-		return
-	case !res.failed && e.key != x.pk:
-		// Another request's fill under the same store key (a collision): run alone.
-		c.waited(waitStart, false)
-		x.collision = true
-		c.lead(x, nil)
-		return
-	case res.failed || (res.variant != 0 && !c.sameVariant(&e, x.r)):
-		// The leader panicked or its client left, or it stored another representation: look
-		// again (another waiter may have filled it meanwhile), then take over.
-		c.waited(waitStart, false)
-		x.lk, x.vrec, x.variant = "", nil, 0
-		x.depth++
-		c.lookup(x, x.base)
-		return
-	}
-	c.waited(waitStart, true)
-	now := c.now().UnixNano()
-	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
-	result := ResultCollapsed
-	if res.stale {
-		cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
-		result = ResultStale
-	}
-	status := c.writeEntry(x.w, x.r, &e, cs, now)
-	c.observe(x, &e, result, "", false, status, 0, "")
-}
-
 // serveStored answers x from a stored entry found after it became a leader (and hands the
 // entry to the waiters of cl). It reports false when raw is not a fresh entry.
 func (c *Cache) serveStored(x *exchange, raw []byte, cl *call) bool {
@@ -630,200 +599,9 @@ func fillRequest(r *http.Request, ctx context.Context, stale *entry) *http.Reque
 	return r2
 }
 
-// lead runs the handler for x as the leader of cl (nil: no coalescing) and answers the client
-// (x.w == nil: a background revalidation, nobody to answer).
-func (c *Cache) lead(x *exchange, cl *call) {
-	finished := false
-	finish := func(res fillResult) {
-		if cl != nil && !finished {
-			finished = true
-			c.flights.finish(x.lk, cl, res)
-		}
-	}
-	defer finish(fillResult{failed: true})
-
-	ctx := x.r.Context()
-	// Fleet-wide lock: one instance fills; the others poll L2 for its result. The in-process
-	// fleet grants it with no token (the flights coalesce this instance's requests).
-	if _, fleet := c.shared(); cl != nil && !x.noStore && !x.collision {
-		lockKey := x.lk + lockSuffix
-		token, ok, err := fleet.Lock(ctx, lockKey, c.cfg.LockTTL)
-		if err == nil && !ok {
-			if x.w == nil {
-				return // another instance is refreshing it already
-			}
-			var raw []byte
-			raw, token = c.awaitFleet(x, fleet, lockKey)
-			if raw != nil {
-				finish(fillResult{raw: raw, variant: x.variant})
-				var e entry
-				if decodeEntry(raw, &e) == nil {
-					now := c.now().UnixNano()
-					cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
-					c.answer(x, &e, cs, ResultCollapsed, false, 0, "l2")
-					return
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if token != "" && x.stale == nil {
-			// Double-check across the fleet: the previous holder may have stored the entry
-			// and released the lock just before this request took it.
-			if raw := c.peekL2(ctx, x); raw != nil {
-				_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
-				if c.serveStored(x, raw, nil) {
-					finish(fillResult{raw: raw, variant: x.variant})
-					return
-				}
-				token = ""
-			}
-		}
-		if token != "" {
-			defer func() { _ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token) }()
-			stop := c.extendLock(ctx, fleet, lockKey, token)
-			defer stop()
-		}
-	}
-
-	refetched := false
-run:
-	rec := newRecorder(x.w, c.cfg.MaxBodyBytes)
-	defer rec.release()
-	rec.header = make(http.Header) // only the handler's own fields are stored
-	rec.beforeStream = func(h http.Header) {
-		if rec.status < 400 {
-			x.policy().Apply(h)
-		}
-		c.stripTags(h)
-		h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
-	}
-
-	r2 := fillRequest(x.r, ctx, x.stale)
-	x.st = stateFrom(r2.Context())
-	originStart := c.now()
-	panicked, pv := c.runHandler(x.next, rec, r2)
-	rec.handlerReturned(panicked) // late writes fail from here on; trailers go out (trailers.go)
-	x.handled = r2
-	now := c.now()
-	origin := now.Sub(originStart)
-
-	// stale-if-error (RFC 5861 §4): the origin failed (5xx or panic) within the window.
-	if x.stale != nil && (panicked || (rec.buffered() && rec.status >= 500)) && c.canServeStaleOnError(x.stale, now) {
-		fs := rec.status
-		if panicked {
-			fs = http.StatusInternalServerError
-			c.cfg.Logger.Error("strata: handler panicked; serving stale", "panic", pv, "key", x.lk)
-		}
-		finish(fillResult{raw: x.staleRaw, stale: true, fwdStatus: fs})
-		n := now.UnixNano()
-		cs := cacheStatus{fwd: "stale", fwdStatus: fs, ttl: x.stale.ttl(n), hasTTL: true, detail: "stale-if-error"}
-		c.answer(x, x.stale, cs, ResultStale, false, origin, "")
-		return
-	}
-	if panicked {
-		finish(fillResult{failed: true})
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, http.StatusInternalServerError, origin, "")
-		if x.w == nil {
-			c.cfg.Logger.Error("strata: handler panicked during background revalidation", "panic", pv, "key", x.lk)
-			return
-		}
-		panic(pv)
-	}
-	if x.w != nil && ctx.Err() != nil {
-		// The client left: nothing complete to store (§3.1); a waiter takes over.
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, origin, "")
-		return
-	}
-	if !rec.buffered() {
-		finish(fillResult{uncacheable: true})
-		c.markUncacheable(x, now)
-		if c.cfg.Observer != nil && rec.reason != "" {
-			c.cfg.Observer.Store(x.route(), string(rec.reason), false)
-		}
-		c.observe(x, nil, x.missResult(), string(rec.reason), false, rec.status, origin, "")
-		return
-	}
-	if rec.status == 0 {
-		rec.WriteHeader(http.StatusOK) // the handler wrote nothing: an empty 200, as net/http sends
-	}
-	if rec.incomplete() {
-		// RFC 9111 §3.1, §3.4: a body shorter than its declared Content-Length is an incomplete
-		// response: not stored, and not handed to the waiters, which run the handler themselves.
-		finish(fillResult{uncacheable: true})
-		if c.cfg.Observer != nil {
-			c.cfg.Observer.Store(x.route(), string(ReasonIncomplete), false)
-		}
-		c.writeIncomplete(x, rec)
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, origin, "")
-		return
-	}
-
-	if rec.status == http.StatusNotModified && x.stale != nil && !refetched && !selects304(x.stale, rec.snap) {
-		// RFC 9111 §4.3.4: this 304 selects no stored response (another validator, or an
-		// answer to an unconditional request): it updates nothing, and the cache fetches the
-		// resource again, unconditionally. Nothing has reached the client yet.
-		refetched = true
-		x.stale, x.staleRaw = nil, nil
-		goto run
-	}
-
-	var b built
-	result, fwdStatus := ResultMiss, 0
-	if rec.status == http.StatusNotModified && x.stale != nil {
-		// §4.3.4: a 304 to the cache's conditional request freshens the stored response.
-		var merged http.Header
-		b, merged = c.freshen(x, rec.snap, now, origin)
-		result, fwdStatus = ResultRevalidated, http.StatusNotModified
-		if b.raw == nil {
-			// The freshened response may not be stored (no-store, private, no freshness…):
-			// the client still gets all of it, a 304 only if its own preconditions match
-			// (never the 304 the cache's request asked for), and the stale entry goes.
-			c.drop(ctx, x.lk)
-			rec.status, rec.snap = x.stale.status, merged
-			rec.buf = append(rec.buf[:0], x.stale.body...)
-		}
-	} else {
-		b = c.build(x, rec.status, rec.snap, rec.buf, now, origin)
-	}
-	if b.raw == nil {
-		finish(fillResult{uncacheable: true})
-		if b.reason != ReasonStatus {
-			c.markUncacheable(x, now)
-		}
-		if c.cfg.Observer != nil {
-			c.cfg.Observer.Store(x.route(), string(b.reason), false)
-		}
-		c.writeBuffered(x, rec, b.reason)
-		c.observe(x, nil, x.missResult(), string(b.reason), false, rec.status, origin, "")
-		return
-	}
-	c.hfm.del(x.lk)
-	c.due.del(x.lk)
-	c.save(ctx, x, &b)
-	finish(fillResult{raw: b.raw, variant: b.e.variant})
-	n := now.UnixNano()
-	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
-	if c.cfg.Debug {
-		cs.key = b.key
-	}
-	if x.w != nil {
-		// Fields kept out of the entry (private="…", no-cache="…") still reach the client
-		// whose request produced them.
-		for _, name := range b.strip {
-			if v := rec.snap.Values(name); len(v) > 0 {
-				x.w.Header()[http.CanonicalHeaderKey(name)] = v
-			}
-		}
-	}
-	c.answer(x, &b.e, cs, result, true, origin, "")
-	c.saveShared(ctx, x, &b)
-}
-
 // answer writes an entry to the client (if there is one) and reports the event.
 func (c *Cache) answer(x *exchange, e *entry, cs cacheStatus, res Result, stored bool, origin time.Duration, tier string) {
-	if x.w == nil {
+	if x.background {
 		return
 	}
 	status := c.writeEntry(x.w, x.r, e, cs, c.now().UnixNano())
@@ -882,7 +660,7 @@ func (c *Cache) stripTags(h http.Header) {
 // writeBuffered sends a response that was not stored: the handler's fields over the outer
 // middleware's, an ETag and a 304 (see etagUncached), and Cache-Status.
 func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
-	if x.w == nil {
+	if x.background {
 		return
 	}
 	h := x.w.Header()
