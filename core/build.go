@@ -219,7 +219,7 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 		_ = c.local.TagAdd(ctx, b.tags, b.key, b.ttl) // the local index follows the L1
 	}
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Store(b.e.route, "", true)
+		c.cfg.Observer.Store(b.e.route, ReasonNone, true)
 	}
 }
 
@@ -238,7 +238,7 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	if _, f := c.shared(); len(b.tags) > 0 && f != Fleet(c.local) { // else indexed by save
 		// The tag sets outlive their entries a little, so a purge always finds them.
 		if err := f.TagAdd(ctx, b.tags, b.key, b.ttl+time.Minute); err != nil {
-			c.storeErr("l2", "tag", err)
+			c.storeErr(TierL2, OpTag, err)
 		}
 	}
 }

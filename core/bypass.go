@@ -43,7 +43,7 @@ func (c *Cache) serveBypass(w http.ResponseWriter, r *http.Request, next http.Ha
 	pw := &passWriter{ResponseWriter: w, member: member}
 	next.ServeHTTP(pw, r)
 	if c.cfg.Observer != nil {
-		ev := Event{Result: ResultBypass, Reason: string(reason), Status: pw.status, Duration: c.now().Sub(start), Context: r.Context()}
+		ev := Event{Result: ResultBypass, Reason: reason, Status: pw.status, Duration: c.now().Sub(start), Context: r.Context()}
 		if route != nil {
 			ev.Route = route(r)
 		}

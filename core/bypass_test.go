@@ -65,9 +65,9 @@ func (o *events) Request(ev Event) {
 	o.evs = append(o.evs, ev)
 	o.mu.Unlock()
 }
-func (o *events) Store(string, string, bool) {}
-func (o *events) Error(string, string)       { o.errs.Add(1) }
-func (o *events) Purge(string, int)          {}
+func (o *events) Store(string, Reason, bool) {}
+func (o *events) Error(TierName, Op)       { o.errs.Add(1) }
+func (o *events) Purge(PurgeKind, int)          {}
 func (o *events) Waiter(time.Duration, bool) {}
 
 func (o *events) last() Event {
@@ -114,7 +114,7 @@ func TestConnectBypasses(t *testing.T) {
 		h.ServeHTTP(w, r)
 		wantStatus(t, w, http.StatusOK)
 		wantCacheStatus(t, w, "strata; fwd=bypass; detail="+tc.detail)
-		if ev := obs.last(); ev.Result != ResultBypass || ev.Reason != tc.detail || ev.Status != http.StatusOK {
+		if ev := obs.last(); ev.Result != ResultBypass || string(ev.Reason) != tc.detail || ev.Status != http.StatusOK {
 			t.Fatalf("%s: event %+v, want a bypass for %q with status 200", tc.name, ev, tc.detail)
 		}
 	}
@@ -168,7 +168,7 @@ func TestUpgradeWriter(t *testing.T) {
 		t.Fatalf("status %d, want 101", resp.StatusCode)
 	}
 	<-served
-	if ev := obs.last(); ev.Result != ResultBypass || ev.Reason != string(ReasonUpgrade) {
+	if ev := obs.last(); ev.Result != ResultBypass || ev.Reason != ReasonUpgrade {
 		t.Fatalf("event %+v, want a bypass for upgrade", ev)
 	}
 }

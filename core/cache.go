@@ -245,7 +245,7 @@ func (c *Cache) onReconnect() {
 func (c *Cache) loadGen(ctx context.Context) uint64 {
 	n, err := c.fleet.Generation(ctx)
 	if err != nil {
-		c.storeErr("l2", "gen", err)
+		c.storeErr(TierL2, OpGeneration, err)
 	}
 	return n
 }
@@ -265,15 +265,15 @@ func (c *Cache) setGen(g uint64) {
 // get reads a key from L1, then L2; an L2 hit is promoted to L1 with its remaining lifetime.
 // A context error (the client went away) is returned as is; store errors become misses, and
 // so does an empty value (it is deleted).
-func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
+func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	b, err := c.l1.Get(ctx, key)
 	if err == nil && len(b) > 0 {
-		return b, "l1", nil
+		return b, TierL1, nil
 	}
 	if err == nil {
 		c.l1Delete(ctx, key)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		c.storeErr("l1", "get", err)
+		c.storeErr(TierL1, OpGet, err)
 	}
 	l2, _ := c.shared()
 	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
@@ -303,11 +303,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, string, error) {
 	}
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			c.storeErr("l2", "get", err)
+			c.storeErr(TierL2, OpGet, err)
 		}
 		return nil, "", store.ErrNotFound
 	}
-	return v.([]byte), "l2", nil
+	return v.([]byte), TierL2, nil
 }
 
 // drop deletes a value that is not a readable record of this cache (empty, truncated,
@@ -340,14 +340,14 @@ func remaining(b []byte, now time.Time) time.Duration {
 func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
 	c.hot.del(key)
 	if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
-		c.storeErr("l1", "set", err)
+		c.storeErr(TierL1, OpSet, err)
 	}
 }
 
 func (c *Cache) l2Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
 	l2, _ := c.shared()
 	if err := l2.Set(ctx, key, b, ttl); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrTooLarge) {
-		c.storeErr("l2", "set", err)
+		c.storeErr(TierL2, OpSet, err)
 	}
 }
 
@@ -358,7 +358,7 @@ func (c *Cache) l2Delete(ctx context.Context, keys ...string) {
 	}
 	l2, _ := c.shared()
 	if err := l2.Delete(context.WithoutCancel(ctx), keys...); err != nil {
-		c.storeErr("l2", "delete", err)
+		c.storeErr(TierL2, OpDelete, err)
 	}
 }
 
@@ -370,7 +370,7 @@ func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
 		c.hot.del(k)
 	}
 	if err := c.l1.Delete(ctx, keys...); err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.storeErr("l1", "delete", err)
+		c.storeErr(TierL1, OpDelete, err)
 	}
 }
 
@@ -391,15 +391,15 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 // storeErr counts a failed tier or fleet call. The L2 and the fleet log their own failures
 // (Tier's contract), so only the L1's are logged here: a failing Redis costs the log one
 // line per failure kind and second, not two.
-func (c *Cache) storeErr(tier, op string, err error) {
+func (c *Cache) storeErr(tier TierName, op Op, err error) {
 	if errors.Is(err, store.ErrUnavailable) {
 		return // the open breaker: counted once by the store as a rejection, not an error
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Error(tier, op)
 	}
-	if tier == "l1" {
-		c.logErr(tier, op, err)
+	if tier == TierL1 {
+		c.logErr(string(tier), string(op), err)
 	}
 }
 

@@ -138,7 +138,7 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 			if decodeEntry(raw, &e) == nil {
 				now := c.now().UnixNano()
 				cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
-				c.answer(x, &e, cs, ResultCollapsed, false, 0, "l2")
+				c.answer(x, &e, cs, ResultCollapsed, false, 0, TierL2)
 				return nothing, true
 			}
 		}
@@ -226,7 +226,7 @@ func (c *Cache) settleFailure(x *exchange, fin *filling, rec *recorder, o origin
 	}
 	if o.panicked {
 		fin.finish(fillResult{failed: true})
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, http.StatusInternalServerError, o.took, "")
+		c.observe(x, nil, x.missResult(), ReasonIncomplete, false, http.StatusInternalServerError, o.took, "")
 		if x.background {
 			c.cfg.Logger.Error("strata: handler panicked during background revalidation", "panic", o.pv, "key", x.lk)
 			return true
@@ -235,16 +235,16 @@ func (c *Cache) settleFailure(x *exchange, fin *filling, rec *recorder, o origin
 	}
 	if !x.background && x.r.Context().Err() != nil {
 		// The client left: nothing complete to store (§3.1); a waiter takes over.
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, o.took, "")
+		c.observe(x, nil, x.missResult(), ReasonIncomplete, false, rec.status, o.took, "")
 		return true
 	}
 	if !rec.buffered() {
 		fin.finish(fillResult{uncacheable: true})
 		c.markUncacheable(x, o.now)
 		if c.cfg.Observer != nil && rec.reason != "" {
-			c.cfg.Observer.Store(x.route(), string(rec.reason), false)
+			c.cfg.Observer.Store(x.route(), rec.reason, false)
 		}
-		c.observe(x, nil, x.missResult(), string(rec.reason), false, rec.status, o.took, "")
+		c.observe(x, nil, x.missResult(), rec.reason, false, rec.status, o.took, "")
 		return true
 	}
 	if rec.status == 0 {
@@ -255,10 +255,10 @@ func (c *Cache) settleFailure(x *exchange, fin *filling, rec *recorder, o origin
 		// response: not stored, and not handed to the waiters, which run the handler themselves.
 		fin.finish(fillResult{uncacheable: true})
 		if c.cfg.Observer != nil {
-			c.cfg.Observer.Store(x.route(), string(ReasonIncomplete), false)
+			c.cfg.Observer.Store(x.route(), ReasonIncomplete, false)
 		}
 		c.writeIncomplete(x, rec)
-		c.observe(x, nil, x.missResult(), string(ReasonIncomplete), false, rec.status, o.took, "")
+		c.observe(x, nil, x.missResult(), ReasonIncomplete, false, rec.status, o.took, "")
 		return true
 	}
 	return false
@@ -293,10 +293,10 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 			c.markUncacheable(x, o.now)
 		}
 		if c.cfg.Observer != nil {
-			c.cfg.Observer.Store(x.route(), string(b.reason), false)
+			c.cfg.Observer.Store(x.route(), b.reason, false)
 		}
 		c.writeBuffered(x, rec, b.reason)
-		c.observe(x, nil, x.missResult(), string(b.reason), false, rec.status, o.took, "")
+		c.observe(x, nil, x.missResult(), b.reason, false, rec.status, o.took, "")
 		return
 	}
 	c.hfm.del(x.lk)

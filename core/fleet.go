@@ -108,6 +108,6 @@ func (c *Cache) onMessage(msg []byte) {
 // publish tells the other instances; a fleet that cannot be reached is counted by the store.
 func (c *Cache) publish(ctx context.Context, msg string) {
 	if err := c.fleet.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil {
-		c.storeErr("l2", "publish", err)
+		c.storeErr(TierL2, OpPublish, err)
 	}
 }

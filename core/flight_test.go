@@ -187,9 +187,9 @@ type waitLog struct {
 }
 
 func (o *waitLog) Request(Event)              {}
-func (o *waitLog) Store(string, string, bool) {}
-func (o *waitLog) Error(string, string)       {}
-func (o *waitLog) Purge(string, int)          {}
+func (o *waitLog) Store(string, Reason, bool) {}
+func (o *waitLog) Error(TierName, Op)       {}
+func (o *waitLog) Purge(PurgeKind, int)          {}
 func (o *waitLog) Waiter(d time.Duration, served bool) {
 	o.mu.Lock()
 	if served {

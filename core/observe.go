@@ -32,12 +32,12 @@ func (r Result) String() string {
 type Event struct {
 	Route    string        // route pattern when the adapter knows it, else ""
 	Result   Result        // how it was answered
-	Reason   string        // why not stored / why bypassed ("" when stored or hit)
+	Reason   Reason        // why not stored / why bypassed ("" when stored or hit)
 	Stored   bool          // the response was stored
 	Status   int           // status sent to the client (0 when the handler hijacked the connection)
 	Duration time.Duration // time in the cache middleware, handler included
 	Origin   time.Duration // time in the handler (0 on a hit)
-	Tier     string        // "l1", "l2" or "" for a hit's source
+	Tier     TierName      // the tier a stored answer came from (TierL1, TierL2), or ""
 	// Context is the request's context (for a background refresh, the refresh's own): an
 	// Observer that traces reads the request's span from it. Never nil.
 	Context context.Context
@@ -51,14 +51,46 @@ type Event struct {
 type Observer interface {
 	Request(Event)
 	// Store reports a store attempt: ok, or the reason it was rejected.
-	Store(route, reason string, ok bool)
-	// Error reports an L1/L2 error by tier ("l1", "l2") and operation ("get", "set", …).
-	Error(tier, op string)
-	// Purge reports a purge by kind ("url", "tag", "all") and the number of keys removed.
-	Purge(kind string, n int)
+	Store(route string, reason Reason, ok bool)
+	// Error reports a failed call of a tier (TierL2 stands for the fleet too) by operation.
+	Error(tier TierName, op Op)
+	// Purge reports a purge by kind and the number of keys removed.
+	Purge(kind PurgeKind, n int)
 	// Waiter reports a request that waited for another's fill, and for how long.
 	Waiter(d time.Duration, served bool)
 }
+
+// TierName names a tier in events: where a hit came from, or which tier failed.
+type TierName string
+
+// The tiers.
+const (
+	TierL1 TierName = "l1" // the in-process tier
+	TierL2 TierName = "l2" // the shared tier (and, for errors, the fleet)
+)
+
+// Op names a failed tier or fleet call (Observer.Error).
+type Op string
+
+// The operations of the tiers and the fleet that can fail.
+const (
+	OpGet        Op = "get"
+	OpSet        Op = "set"
+	OpDelete     Op = "delete"
+	OpTag        Op = "tag"     // TagAdd, TagPurge
+	OpPublish    Op = "publish" // the invalidation bus
+	OpGeneration Op = "gen"     // Generation, NextGeneration
+)
+
+// PurgeKind names a purge (Observer.Purge).
+type PurgeKind string
+
+// The purges.
+const (
+	PurgeKindURL PurgeKind = "url" // Purge, and unsafe-method invalidation
+	PurgeKindTag PurgeKind = "tag" // PurgeTags
+	PurgeKindAll PurgeKind = "all" // PurgeAll
+)
 
 // Purger is told of every purge, so a CDN (L3) can be purged as well. Calls run after the
 // cache's own purge; an error is logged and returned by the Purge call.

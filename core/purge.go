@@ -28,7 +28,7 @@ func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Ha
 		sw.WriteHeader(http.StatusOK) // net/http answers 200 for a handler that wrote nothing
 	}
 	if c.cfg.Observer != nil {
-		ev := Event{Result: ResultBypass, Reason: string(ReasonMethod), Status: sw.status, Duration: c.now().Sub(start), Context: r.Context()}
+		ev := Event{Result: ResultBypass, Reason: ReasonMethod, Status: sw.status, Duration: c.now().Sub(start), Context: r.Context()}
 		if route != nil {
 			ev.Route = route(r)
 		} else {
@@ -79,7 +79,7 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 	}
 	n := c.purgeURL(ctx, p)
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Purge("url", n)
+		c.cfg.Observer.Purge(PurgeKindURL, n)
 	}
 	if c.cfg.Purger != nil {
 		if err := c.cfg.Purger.PurgeURLs(ctx, []string{rawURL}); err != nil {
@@ -139,7 +139,7 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	keys, err := c.fleet.TagPurge(ctx, tags...)
 	if err != nil {
-		c.storeErr("l2", "tag", err)
+		c.storeErr(TierL2, OpTag, err)
 		err = fmt.Errorf("core: purge tags: %w", err)
 	}
 	if len(keys) > 0 {
@@ -152,7 +152,7 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	keys = append(keys, own...)
 	c.l1Delete(ctx, keys...)
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Purge("tag", len(keys))
+		c.cfg.Observer.Purge(PurgeKindTag, len(keys))
 	}
 	if c.cfg.Purger != nil {
 		if perr := c.cfg.Purger.PurgeTags(ctx, tags); perr != nil {
@@ -169,7 +169,7 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 	var err error
 	n, ferr := c.fleet.NextGeneration(ctx)
 	if ferr != nil {
-		c.storeErr("l2", "gen", ferr)
+		c.storeErr(TierL2, OpGeneration, ferr)
 		err = fmt.Errorf("core: purge all: %w", ferr)
 	}
 	// Never move backwards: a generation bumped locally while the fleet was unreachable stays.
@@ -182,7 +182,7 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 	}
 	c.local.tags.reset()
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Purge("all", 0)
+		c.cfg.Observer.Purge(PurgeKindAll, 0)
 	}
 	if c.cfg.Purger != nil {
 		if perr := c.cfg.Purger.PurgeAll(ctx); perr != nil {

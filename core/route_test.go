@@ -24,13 +24,13 @@ func (o *routeObserver) Request(e Event) {
 	o.mu.Unlock()
 }
 
-func (o *routeObserver) Store(route, _ string, _ bool) {
+func (o *routeObserver) Store(route string, _ Reason, _ bool) {
 	o.mu.Lock()
 	o.stores = append(o.stores, route)
 	o.mu.Unlock()
 }
-func (o *routeObserver) Error(string, string)       {}
-func (o *routeObserver) Purge(string, int)          {}
+func (o *routeObserver) Error(TierName, Op)       {}
+func (o *routeObserver) Purge(PurgeKind, int)          {}
 func (o *routeObserver) Waiter(time.Duration, bool) {}
 
 func (o *routeObserver) take() (routes, stores []string) {

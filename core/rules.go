@@ -27,10 +27,11 @@ const (
 	ReasonIncomplete    Reason = "incomplete"    // handler panicked, the client went away, or a body shorter than its Content-Length (§3.1)
 	ReasonVariants      Reason = "too-many-variants"
 	ReasonMethod        Reason = "method"
-	ReasonCollision     Reason = "key-collision" // the store key holds another request's entry: it is left alone
-	ReasonTrailers      Reason = "trailers"      // the answer has trailer fields: streamed so they reach the client
-	ReasonUpgrade       Reason = "upgrade"       // a protocol upgrade: passed through, never looked up or stored (bypass.go)
-	ReasonConnect       Reason = "connect"       // CONNECT: passed through, never looked up or stored (bypass.go)
+	ReasonCollision     Reason = "key-collision"  // the store key holds another request's entry: it is left alone
+	ReasonTrailers      Reason = "trailers"       // the answer has trailer fields: streamed so they reach the client
+	ReasonUpgrade       Reason = "upgrade"        // a protocol upgrade: passed through, never looked up or stored (bypass.go)
+	ReasonConnect       Reason = "connect"        // CONNECT: passed through, never looked up or stored (bypass.go)
+	ReasonOnlyIfCached  Reason = "only-if-cached" // RFC 9111 §5.2.1.7: nothing stored for a request that takes only a stored answer (504)
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.

@@ -247,7 +247,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	}
 	status := c.writeStored(w, r, e, fields, e.body, cs, n)
 	if c.cfg.Observer != nil {
-		ev := Event{Result: hitResult(status, e), Status: status, Tier: "l1", Duration: c.now().Sub(now), Route: e.route,
+		ev := Event{Result: hitResult(status, e), Status: status, Tier: TierL1, Duration: c.now().Sub(now), Route: e.route,
 			Context: r.Context(), KeyHash: k.hash}
 		if route != nil {
 			if rt := route(r); rt != "" {
@@ -287,7 +287,7 @@ func (c *Cache) refreshEarly(e *entry, ttl time.Duration) bool {
 type found struct {
 	e    entry
 	raw  []byte
-	tier string // "l1" or "l2"
+	tier TierName
 	ok   bool   // e answers the request
 }
 
@@ -320,7 +320,7 @@ func (c *Cache) find(x *exchange) (f found, live bool) {
 
 // findVariant reads the variant a Vary record (raw, at x.base) selects for x, and makes its key
 // the one x fills.
-func (c *Cache) findVariant(x *exchange, raw []byte) ([]byte, string, error) {
+func (c *Cache) findVariant(x *exchange, raw []byte) ([]byte, TierName, error) {
 	ctx := x.r.Context()
 	var v varyRecord
 	switch {
@@ -380,7 +380,7 @@ func (c *Cache) serveFound(x *exchange, f *found) bool {
 			// §5.2.1.7: only-if-cached with nothing stored → 504.
 			x.w.Header().Set("Cache-Status", c.renderStatus(cacheStatus{fwd: "miss", detail: "only-if-cached"}))
 			x.w.WriteHeader(http.StatusGatewayTimeout)
-			c.observe(x, nil, ResultMiss, "only-if-cached", false, http.StatusGatewayTimeout, 0, "")
+			c.observe(x, nil, ResultMiss, ReasonOnlyIfCached, false, http.StatusGatewayTimeout, 0, "")
 			return true
 		}
 		return false
@@ -444,7 +444,7 @@ func (x *exchange) matches(e *entry) bool {
 }
 
 // serveHit answers a fresh entry, then refreshes it early when XFetch says so.
-func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier string, now int64) {
+func (c *Cache) serveHit(x *exchange, e *entry, ttl time.Duration, tier TierName, now int64) {
 	cs := cacheStatus{hit: true, ttl: ttl, hasTTL: true}
 	if e.negative() {
 		cs.detail = "negative"
@@ -600,7 +600,7 @@ func fillRequest(r *http.Request, ctx context.Context, stale *entry) *http.Reque
 }
 
 // answer writes an entry to the client (if there is one) and reports the event.
-func (c *Cache) answer(x *exchange, e *entry, cs cacheStatus, res Result, stored bool, origin time.Duration, tier string) {
+func (c *Cache) answer(x *exchange, e *entry, cs cacheStatus, res Result, stored bool, origin time.Duration, tier TierName) {
 	if x.background {
 		return
 	}
@@ -706,7 +706,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 }
 
 // observe reports an event to the Observer, if any.
-func (c *Cache) observe(x *exchange, e *entry, res Result, reason string, stored bool, status int, origin time.Duration, tier string) {
+func (c *Cache) observe(x *exchange, e *entry, res Result, reason Reason, stored bool, status int, origin time.Duration, tier TierName) {
 	if c.cfg.Observer == nil {
 		return
 	}

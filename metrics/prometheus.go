@@ -179,15 +179,15 @@ func (p *Prometheus) Request(ev core.Event) {
 		s.originObserver(p).Observe(ev.Origin.Seconds())
 	}
 	switch ev.Tier {
-	case "l1":
+	case core.TierL1:
 		p.tierL1.Inc()
-	case "l2":
+	case core.TierL2:
 		p.tierL2.Inc()
 	}
 }
 
 // Store implements core.Observer: a store attempt, ok or rejected for reason.
-func (p *Prometheus) Store(route, reason string, ok bool) {
+func (p *Prometheus) Store(route string, reason core.Reason, ok bool) {
 	s := p.route(route)
 	if ok {
 		s.stores.Inc()
@@ -197,21 +197,21 @@ func (p *Prometheus) Store(route, reason string, ok bool) {
 		c.(prometheus.Counter).Inc()
 		return
 	}
-	c := p.rejections.WithLabelValues(s.route, reason)
+	c := p.rejections.WithLabelValues(s.route, string(reason))
 	s.rejected.Store(reason, c)
 	c.Inc()
 }
 
 // Error implements core.Observer: an L1/L2 error by tier and operation.
-func (p *Prometheus) Error(tier, op string) {
-	p.errors.WithLabelValues(tier, op).Inc()
+func (p *Prometheus) Error(tier core.TierName, op core.Op) {
+	p.errors.WithLabelValues(string(tier), string(op)).Inc()
 }
 
 // Purge implements core.Observer: a purge by kind and the entries it removed.
-func (p *Prometheus) Purge(kind string, n int) {
-	p.purges.WithLabelValues(kind).Inc()
+func (p *Prometheus) Purge(kind core.PurgeKind, n int) {
+	p.purges.WithLabelValues(string(kind)).Inc()
 	if n > 0 {
-		p.purged.WithLabelValues(kind).Add(float64(n))
+		p.purged.WithLabelValues(string(kind)).Add(float64(n))
 	}
 }
 

@@ -6,14 +6,12 @@ import (
 	"github.com/strata-cache/strata/core"
 )
 
-// This file is the one place where core's labels become attribute values. core reports a
-// tier, an error's operation and a purge's kind as plain strings today; should it name
-// their types (core.TierName, …), the aliases below become those types and nothing else in
-// the package changes.
+// This file is the one place where core's labels (core.TierName, core.Op, core.PurgeKind,
+// core.Reason) become attribute values.
 type (
-	tierName  = string // core.Event.Tier, core.Observer.Error's tier: "l1", "l2" or ""
-	opName    = string // core.Observer.Error's op: "get", "set", …
-	purgeKind = string // core.Observer.Purge's kind: "url", "tag", "all"
+	tierName  = core.TierName  // core.Event.Tier, core.Observer.Error's tier
+	opName    = core.Op        // core.Observer.Error's op
+	purgeKind = core.PurgeKind // core.Observer.Purge's kind
 )
 
 // Attribute keys, on span events, child spans and metrics alike.
@@ -75,10 +73,10 @@ func tierIndex(t tierName) int {
 	return -1
 }
 
-func tierLabel(t tierName) string  { return string(t) }
-func opLabel(op opName) string     { return string(op) }
-func kindLabel(k purgeKind) string { return string(k) }
-func reasonLabel(r string) string  { return r }
+func tierLabel(t tierName) string      { return string(t) }
+func opLabel(op opName) string         { return string(op) }
+func kindLabel(k purgeKind) string     { return string(k) }
+func reasonLabel(r core.Reason) string { return string(r) }
 func outcomeLabel(served bool) string {
 	if served {
 		return "served"

@@ -187,7 +187,7 @@ func (o *Observer) Request(ev core.Event) {
 }
 
 // Store implements core.Observer: a store attempt, ok or rejected for reason.
-func (o *Observer) Store(route, reason string, ok bool) {
+func (o *Observer) Store(route string, reason core.Reason, ok bool) {
 	s := o.route(route)
 	o.stores.Add(context.Background(), 1, s.storeSet(ok, reason).add...)
 }
@@ -277,7 +277,7 @@ func (s *routeSet) originSet() *attrSet {
 	return a
 }
 
-func (s *routeSet) storeSet(ok bool, reason string) *attrSet {
+func (s *routeSet) storeSet(ok bool, reason core.Reason) *attrSet {
 	if ok {
 		if a := s.stored.Load(); a != nil {
 			return a

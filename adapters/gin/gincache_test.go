@@ -464,10 +464,10 @@ func (o *observer) Request(e core.Event) {
 	o.rs = append(o.rs, e.Route)
 	o.mu.Unlock()
 }
-func (o *observer) Store(string, string, bool) {}
-func (o *observer) Error(string, string)       {}
-func (o *observer) Purge(string, int)          {}
-func (o *observer) Waiter(time.Duration, bool) {}
+func (o *observer) Store(string, core.Reason, bool) {}
+func (o *observer) Error(core.TierName, core.Op)    {}
+func (o *observer) Purge(core.PurgeKind, int)       {}
+func (o *observer) Waiter(time.Duration, bool)      {}
 func (o *observer) routes() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
