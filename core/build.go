@@ -289,10 +289,9 @@ func selects304(stale *entry, h http.Header) bool {
 
 // The ignored-parameters record of a path: kind 'Q', version, the query-less primary key it
 // belongs to (verified on read), then the names joined by '&'.
-const kindIgnore byte = 'Q'
 
 func encodeIgnore(pk string, names []string) []byte {
-	b := append([]byte{kindIgnore, entryVersion}, pk...)
+	b := append([]byte{byte(kindIgnore), entryVersion}, pk...)
 	b = append(b, 0)
 	return append(b, strings.Join(names, "&")...)
 }
@@ -319,7 +318,7 @@ func (c *Cache) routeIgnore(ctx context.Context, r *http.Request) []string {
 	if err != nil {
 		return nil
 	}
-	if len(raw) < 2 || raw[0] != kindIgnore || raw[1] != entryVersion {
+	if kindOf(raw) != kindIgnore {
 		c.drop(ctx, key)
 		return nil
 	}

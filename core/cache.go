@@ -319,7 +319,7 @@ func (c *Cache) drop(ctx context.Context, key string) {
 
 // remaining reads the tier expiry of an encoded entry or vary record.
 func remaining(b []byte, now time.Time) time.Duration {
-	if len(b) > 0 && b[0] == kindVary {
+	if kindOf(b) == kindVary {
 		var v varyRecord
 		if decodeVary(b, &v) != nil {
 			return 0
@@ -377,7 +377,7 @@ func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
 // l1DeleteURL deletes a URL's base key and the variants this instance's L1 knows of.
 func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 	keys := []string{base}
-	if b, err := c.l1.Get(ctx, base); err == nil && len(b) > 0 && b[0] == kindVary {
+	if b, err := c.l1.Get(ctx, base); err == nil && kindOf(b) == kindVary {
 		var v varyRecord
 		if decodeVary(b, &v) == nil {
 			for _, s := range v.variants {

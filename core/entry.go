@@ -13,7 +13,7 @@ import (
 // The stored entry is a compact, versioned binary record.
 // Layout (all integers little endian, strings as uvarint length + bytes):
 //
-//	kind      byte   kindEntry or kindVary
+//	kind      byte   kindEntry (see recordKind)
 //	version   byte   entryVersion
 //	status    uint16
 //	flags     byte
@@ -40,11 +40,31 @@ import (
 // variants stored, each with its tier expiry (for eviction when the record is full):
 //
 //	kind, version, key, nFields, names..., nVariants, (uint64 variant, int64 expires)...
+const entryVersion byte = 3
+
+// recordKind is what a stored value is: the first byte of every record this cache writes,
+// followed by entryVersion. kindOf reads it; nothing else looks at a value's first bytes.
+type recordKind byte
+
 const (
-	kindEntry    byte = 'E'
-	kindVary     byte = 'V'
-	entryVersion byte = 3
+	kindNone   recordKind = 0   // not a record of this cache and version: a miss
+	kindEntry  recordKind = 'E' // a stored response
+	kindVary   recordKind = 'V' // a URL's Vary record
+	kindIgnore recordKind = 'Q' // a route's ignored query parameters (build.go)
 )
+
+// kindOf reads the kind of a stored value: kindNone for an empty value, another format or
+// version, or garbage (which the decoders then never see).
+func kindOf(b []byte) recordKind {
+	if len(b) < 2 || b[1] != entryVersion {
+		return kindNone
+	}
+	switch k := recordKind(b[0]); k {
+	case kindEntry, kindVary, kindIgnore:
+		return k
+	}
+	return kindNone
+}
 
 const (
 	flagNoStale  byte = 1 << iota // must-revalidate / proxy-revalidate: never serve stale (RFC 9111 §5.2.2.2, §5.2.2.8)
@@ -125,7 +145,7 @@ func (e *entry) size() int {
 
 func (e *entry) encode(dst []byte) []byte {
 	start := len(dst)
-	dst = append(dst, kindEntry, entryVersion)
+	dst = append(dst, byte(kindEntry), entryVersion)
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(e.status))
 	dst = append(dst, e.flags)
 	for _, v := range [...]int64{e.storedAt, e.initAge, e.fresh, e.swr, e.sie, e.expires, e.recompute, e.lastMod} {
@@ -220,7 +240,7 @@ func decodeEntry(b []byte, e *entry) error {
 // the backing array of fields when it is large enough). Keeping the fields out of e lets the
 // fast path decode into an array on its stack.
 func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
-	if len(b) < 5 || b[0] != kindEntry || b[1] != entryVersion {
+	if len(b) < 5 || kindOf(b) != kindEntry {
 		return nil, errCorrupt
 	}
 	e.status = int(binary.LittleEndian.Uint16(b[2:]))
@@ -287,7 +307,7 @@ type variantSlot struct {
 const maxVaryFields = 16
 
 func (v *varyRecord) encode(dst []byte) []byte {
-	dst = append(dst, kindVary, entryVersion)
+	dst = append(dst, byte(kindVary), entryVersion)
 	dst = appendString(dst, v.key)
 	dst = binary.AppendUvarint(dst, uint64(len(v.fields)))
 	for _, f := range v.fields {
@@ -302,7 +322,7 @@ func (v *varyRecord) encode(dst []byte) []byte {
 }
 
 func decodeVary(b []byte, v *varyRecord) error {
-	if len(b) < 2 || b[0] != kindVary || b[1] != entryVersion {
+	if kindOf(b) != kindVary {
 		return errCorrupt
 	}
 	d := decoder{b: b[2:]}

@@ -11,7 +11,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(e.encode(nil))
 	v := varyRecord{key: "G4:http", fields: []string{"Accept"}, variants: []variantSlot{{1, 5}, {2, 6}}}
 	f.Add(v.encode(nil))
-	f.Add([]byte{kindEntry, entryVersion, 200, 0, 0})
+	f.Add([]byte{byte(kindEntry), entryVersion, 200, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e entry
 		if decodeEntry(b, &e) == nil {

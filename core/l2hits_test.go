@@ -25,8 +25,8 @@ func TestL2HitsCountUsableEntriesOnly(t *testing.T) {
 		value []byte
 	}{
 		{"garbage", []byte("not an entry at all")},
-		{"other-version", append([]byte{kindEntry, entryVersion + 1}, make([]byte, 80)...)},
-		{"truncated", []byte{kindEntry, entryVersion, 200, 0}},
+		{"other-version", append([]byte{byte(kindEntry), entryVersion + 1}, make([]byte, 80)...)},
+		{"truncated", []byte{byte(kindEntry), entryVersion, 200, 0}},
 		{"empty", []byte{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

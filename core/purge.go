@@ -111,7 +111,7 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 	found := 0
 	raw, _, err := c.get(ctx, base)
 	if err == nil && len(raw) > 0 {
-		if raw[0] == kindVary {
+		if kindOf(raw) == kindVary {
 			var v varyRecord
 			if decodeVary(raw, &v) == nil && v.key == string(pk) {
 				for _, s := range v.variants {

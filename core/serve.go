@@ -224,7 +224,7 @@ func (c *Cache) serveFast(w http.ResponseWriter, r *http.Request, route func(*ht
 	} else {
 		epoch := c.hot.epoch(key)
 		raw, err := c.l1.Get(r.Context(), key)
-		if err != nil || len(raw) == 0 || raw[0] != kindEntry {
+		if err != nil || kindOf(raw) != kindEntry {
 			return false, string(p), k.hash
 		}
 		e = new(entry)
@@ -302,7 +302,7 @@ func (c *Cache) find(x *exchange) (f found, live bool) {
 		x.lk, x.vrec, x.vkey, x.variant = x.base, nil, "", 0
 		x.fwd = "uri-miss"
 		raw, tier, err := c.get(ctx, x.base)
-		if err == nil && len(raw) > 0 && raw[0] == kindVary {
+		if err == nil && kindOf(raw) == kindVary {
 			raw, tier, err = c.findVariant(x, raw)
 		}
 		if err != nil && ctx.Err() != nil {
@@ -770,7 +770,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		return nil
 	}
 	vkey := x.vkey
-	if raw[0] == kindVary {
+	if kindOf(raw) == kindVary {
 		var v varyRecord
 		if decodeVary(raw, &v) != nil || v.key != x.pk {
 			return nil

@@ -4,10 +4,7 @@ package core
 // version, a cut, altered or garbage one under a cache key is read as a miss, for the lookup
 // and for the L2 hit counter (strata_l2_hits_total; see Stats).
 func usable(b []byte) bool {
-	if len(b) < 2 {
-		return false
-	}
-	switch b[0] {
+	switch kindOf(b) {
 	case kindEntry:
 		var e entry
 		var fa [16]field // on the stack: checking an entry costs no allocation for most entries
@@ -17,7 +14,7 @@ func usable(b []byte) bool {
 		var v varyRecord
 		return decodeVary(b, &v) == nil
 	case kindIgnore:
-		return b[1] == entryVersion
+		return true
 	}
 	return false
 }
