@@ -66,8 +66,8 @@ func (o *events) Request(ev Event) {
 	o.mu.Unlock()
 }
 func (o *events) Store(string, Reason, bool) {}
-func (o *events) Error(TierName, Op)       { o.errs.Add(1) }
-func (o *events) Purge(PurgeKind, int)          {}
+func (o *events) Error(TierName, Op)         { o.errs.Add(1) }
+func (o *events) Purge(PurgeKind, int)       {}
 func (o *events) Waiter(time.Duration, bool) {}
 
 func (o *events) last() Event {

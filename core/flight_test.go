@@ -188,8 +188,8 @@ type waitLog struct {
 
 func (o *waitLog) Request(Event)              {}
 func (o *waitLog) Store(string, Reason, bool) {}
-func (o *waitLog) Error(TierName, Op)       {}
-func (o *waitLog) Purge(PurgeKind, int)          {}
+func (o *waitLog) Error(TierName, Op)         {}
+func (o *waitLog) Purge(PurgeKind, int)       {}
 func (o *waitLog) Waiter(d time.Duration, served bool) {
 	o.mu.Lock()
 	if served {

@@ -29,8 +29,8 @@ func (o *routeObserver) Store(route string, _ Reason, _ bool) {
 	o.stores = append(o.stores, route)
 	o.mu.Unlock()
 }
-func (o *routeObserver) Error(TierName, Op)       {}
-func (o *routeObserver) Purge(PurgeKind, int)          {}
+func (o *routeObserver) Error(TierName, Op)         {}
+func (o *routeObserver) Purge(PurgeKind, int)       {}
 func (o *routeObserver) Waiter(time.Duration, bool) {}
 
 func (o *routeObserver) take() (routes, stores []string) {

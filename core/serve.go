@@ -288,7 +288,7 @@ type found struct {
 	e    entry
 	raw  []byte
 	tier TierName
-	ok   bool   // e answers the request
+	ok   bool // e answers the request
 }
 
 // find looks the request up: its base key in L1, then L2 (promoting an L2 hit to L1); a Vary
