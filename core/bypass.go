@@ -40,7 +40,7 @@ func (c *Cache) serveBypass(w http.ResponseWriter, r *http.Request, next http.Ha
 	// Set before the handler runs: a handler that hijacks the connection writes its status
 	// line and fields itself, from this map (httputil.ReverseProxy does).
 	w.Header().Add("Cache-Status", member)
-	pw := &passWriter{ResponseWriter: w, member: member}
+	pw := &passWriter{ResponseWriter: w, member: member, strip: c.stripTags}
 	next.ServeHTTP(pw, r)
 	if c.cfg.Observer != nil {
 		ev := Event{Result: ResultBypass, Reason: reason, Status: pw.status, Duration: c.now().Sub(start), Context: r.Context()}
@@ -58,14 +58,16 @@ func (c *Cache) serveBypass(w http.ResponseWriter, r *http.Request, next http.Ha
 type passWriter struct {
 	http.ResponseWriter
 	member   string
-	status   int  // the final status written, 0 when none was (or the connection was hijacked)
-	hijacked bool // the handler took the connection: nothing more goes through here
+	strip    func(http.Header) // removes surrogate keys that are not forwarded
+	status   int               // the final status written, 0 when none was (or the connection was hijacked)
+	hijacked bool              // the handler took the connection: nothing more goes through here
 }
 
 func (p *passWriter) WriteHeader(code int) {
 	if p.status == 0 && !p.hijacked && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		p.status = code
 		p.memberLast()
+		p.strip(p.Header())
 	}
 	p.ResponseWriter.WriteHeader(code)
 }

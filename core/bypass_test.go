@@ -172,3 +172,28 @@ func TestUpgradeWriter(t *testing.T) {
 		t.Fatalf("event %+v, want a bypass for upgrade", ev)
 	}
 }
+
+// TestBypassStripsSurrogateKeys: the surrogate keys a handler sets for this cache (and a CDN,
+// when forwarded) do not reach the client of a request the cache passes by or an unsafe
+// method, unless ForwardSurrogateKey.
+func TestBypassStripsSurrogateKeys(t *testing.T) {
+	for _, fwd := range []bool{false, true} {
+		c, _ := newTestCache(t, Config{ForwardSurrogateKey: fwd})
+		h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Surrogate-Key", "product:1")
+			w.Header().Set("Cache-Tag", "product:1")
+			w.Header().Set("Cache-Control", "max-age=60")
+			_, _ = w.Write([]byte("x"))
+		}))
+		for _, req := range []struct{ method, hdr string }{
+			{"GET", "X-Forwarded-Host: evil.example"}, // unkeyed: bypass
+			{"POST", "X-Any: 1"},                      // unsafe method
+		} {
+			w := do(t, h, req.method, "/p", req.hdr)
+			got := w.Header().Get("Surrogate-Key") != "" || w.Header().Get("Cache-Tag") != ""
+			if got != fwd {
+				t.Errorf("ForwardSurrogateKey %v, %s %s: surrogate keys sent %v (%v)", fwd, req.method, req.hdr, got, w.Header())
+			}
+		}
+	}
+}

@@ -59,8 +59,8 @@ type Config struct {
 	// bookkeeping. A larger response is served but stored in no tier (Cache-Status detail
 	// "too-large"), so no tier holds what another refuses. Default MaxBodyBytes + 64 KiB.
 	MaxEntryBytes int
-	// MaxVariants caps the Vary variants stored per URL; past it the new variant is served
-	// but not stored. Default 16.
+	// MaxVariants caps the Vary variants stored per URL; past it, storing a new variant
+	// evicts the one that expires first. Default 16.
 	MaxVariants int
 	// IgnoreQuery lists query parameters left out of every key (e.g. "utm_source").
 	// Default none.
@@ -149,7 +149,9 @@ type Config struct {
 	Purger Purger
 	// Observer receives an event per request, for metrics. Default nil.
 	Observer Observer
-	// Logger receives errors (rate-limited) and, at debug level, decisions. Default: discard.
+	// Logger receives the cache's own errors (rate-limited: one line per second per kind,
+	// with the count held back), handler panics, and purger failures; the L2 and the fleet
+	// log through their own loggers. Default: discard.
 	Logger *slog.Logger
 
 	// Clock returns the current time. Default time.Now.

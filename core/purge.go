@@ -22,6 +22,7 @@ func (c *Cache) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Ha
 		if code >= 200 && code < 400 && !isSafe(r.Method) {
 			c.invalidate(r, h)
 		}
+		c.stripTags(h) // surrogate keys are for this cache (and a CDN only when forwarded)
 	}}
 	next.ServeHTTP(sw, r)
 	if sw.status == 0 {
@@ -186,6 +187,7 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 	}
 	if c.cfg.Purger != nil {
 		if perr := c.cfg.Purger.PurgeAll(ctx); perr != nil {
+			c.logErr("purger", "all", perr)
 			err = errors.Join(err, fmt.Errorf("core: purger: %w", perr))
 		}
 	}
