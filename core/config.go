@@ -113,12 +113,16 @@ type Config struct {
 	// DisableETagUncached. This field has no effect.
 	ETagUncached bool
 
-	// LockWait bounds how long a request waits for another request (in this process or, with
-	// a shared fleet, on another instance) that is filling the same key; then it runs the handler
-	// itself. Default 3s.
+	// LockWait is how long a request waits for another request (in this process or, with a
+	// shared fleet, on another instance) that is filling the same key. When it runs out, one
+	// waiter takes over (in the process, and one instance of the fleet) while the others wait
+	// once more, for either fill; then they run the handler themselves. So an origin slower
+	// than LockWait costs one extra run, and one slower than twice LockWait lets the waiters
+	// through: set it above the origin's slowest answer. Default 3s.
 	LockWait time.Duration
-	// LockTTL is the lifetime of the fleet-wide fill lock; it is refreshed while the handler
-	// runs. Default 10s.
+	// LockTTL is the lifetime of the fleet-wide fill lock; it is extended every LockTTL/2
+	// while the handler runs, so a holder that died (or cannot reach the fleet) loses it
+	// within LockTTL and a waiter takes over. Default 3s.
 	LockTTL time.Duration
 	// HitForMiss remembers a key whose response was not storable, so later requests for it
 	// skip the coalescing queue (Varnish's hit-for-miss). Default 10s; negative disables.
@@ -223,7 +227,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.LockWait = 3 * time.Second
 	}
 	if cfg.LockTTL == 0 {
-		cfg.LockTTL = 10 * time.Second
+		cfg.LockTTL = 3 * time.Second
 	}
 	if cfg.HitForMiss == 0 {
 		cfg.HitForMiss = 10 * time.Second

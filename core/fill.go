@@ -16,8 +16,17 @@ func (c *Cache) fill(x *exchange, coalesce bool) (again bool) {
 		return false
 	}
 	cl, leader := c.flights.join(x.lk)
-	if !leader {
-		return c.follow(x, cl)
+	var slow *call // a leader x waited for too long, whose result still answers x
+	for rounds := 0; !leader; rounds++ {
+		res, answered := c.follow(x, cl, slow, rounds < maxRejoins)
+		if answered {
+			return res
+		}
+		// The leader is slow: one waiter takes over (the others wait for either) instead of
+		// all running the handler.
+		slow = cl
+		cl, leader = c.flights.rejoin(x.lk, cl)
+		x.takeover = leader
 	}
 	// Double-check: the previous leader may have stored the entry between this request's
 	// lookup and its join.
@@ -30,22 +39,44 @@ func (c *Cache) fill(x *exchange, coalesce bool) (again bool) {
 	return false
 }
 
-// follow waits, up to LockWait, for the leader of cl and answers x with its result; a slow
-// leader, or one whose answer was not stored or not for x, leaves x to run the handler alone.
-func (c *Cache) follow(x *exchange, cl *call) (again bool) {
+// maxRejoins bounds the hand-overs a waiter takes part in (each after LockWait) before it
+// runs the handler alone.
+const maxRejoins = 1
+
+// follow waits, up to LockWait, for the leader of cl (or of slow, the leader cl took over
+// from, whichever finishes first) and answers x with its result; a leader whose answer was
+// not stored or not for x leaves x to run the handler alone. When no leader finished in time,
+// answered is false if x may rejoin (and x runs the handler alone otherwise). again asks for
+// another lookup.
+func (c *Cache) follow(x *exchange, cl, slow *call, mayRejoin bool) (again, answered bool) {
 	waitStart := c.now()
 	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
+	var slowDone <-chan struct{} // nil: blocks forever
+	if slow != nil {
+		slowDone = slow.done
+	}
 	select {
 	case <-cl.done:
 		timer.Stop()
+	case <-slowDone:
+		timer.Stop()
+		cl = slow
 	case <-timer.C:
 		c.waited(waitStart, false)
-		c.lead(x, nil) // the leader is slow: run the handler ourselves
-		return false
+		if mayRejoin {
+			return false, false
+		}
+		c.lead(x, nil) // slow leaders twice over: run the handler ourselves
+		return false, true
 	case <-x.r.Context().Done():
 		timer.Stop()
-		return false
+		return false, true
 	}
+	return c.followed(x, cl, waitStart), true
+}
+
+// followed answers x from the result of the leader it waited for.
+func (c *Cache) followed(x *exchange, cl *call, waitStart time.Time) (again bool) {
 	res := cl.res
 	var e entry
 	switch {
@@ -125,6 +156,9 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 	}
 	ctx := x.r.Context()
 	lockKey := x.lk + lockSuffix
+	if x.takeover {
+		lockKey += takeoverSuffix // this instance's holder is slow: take over from it
+	}
 	token, ok, err := fleet.Lock(ctx, lockKey, c.cfg.LockTTL)
 	if err == nil && !ok {
 		if x.background {
@@ -132,6 +166,15 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 		}
 		var raw []byte
 		raw, token = c.awaitFleet(x, fleet, lockKey)
+		if raw == nil && token == "" && !x.takeover && ctx.Err() == nil {
+			// The holder is slow: one instance of the fleet takes over (the takeover lock),
+			// the others wait for it, once more, before they run the handler alone.
+			x.takeover = true
+			lockKey += takeoverSuffix
+			if token, ok, err = fleet.Lock(ctx, lockKey, c.cfg.LockTTL); err == nil && !ok {
+				raw, token = c.awaitFleet(x, fleet, lockKey)
+			}
+		}
 		if raw != nil {
 			fin.finish(fillResult{raw: raw, variant: x.variant})
 			var e entry

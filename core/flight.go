@@ -16,9 +16,10 @@ type fillResult struct {
 
 // call is one fill in progress.
 type call struct {
-	done    chan struct{}
-	res     fillResult
-	waiters int // requests that joined it (under flights.mu)
+	done     chan struct{}
+	res      fillResult
+	waiters  int  // requests that joined it (under flights.mu)
+	finished bool // done is closed (under flights.mu)
 }
 
 // flights coalesces concurrent fills of one key in this process (like singleflight, but the
@@ -77,17 +78,34 @@ func (f *flights) waiting(key string) int {
 	return 0
 }
 
-// finish publishes the result and wakes the waiters. It is idempotent.
+// rejoin is join for a waiter whose leader (old) is slow: the first such waiter replaces old
+// as the key's call and leads it, and the others join that call, so a slow fill hands over to
+// one new leader instead of letting every waiter run the handler. old keeps its own waiters
+// and result: its leader's finish still wakes them.
+func (f *flights) rejoin(key string, old *call) (*call, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.m[key]; ok && c != old {
+		c.waiters++
+		return c, false
+	}
+	return f.start(key), true
+}
+
+// finish publishes the result and wakes the waiters. It is idempotent, and a call that a
+// waiter replaced (rejoin) still wakes its own waiters.
 func (f *flights) finish(key string, c *call, res fillResult) {
 	f.mu.Lock()
-	if f.m[key] == c {
-		delete(f.m, key)
-	} else {
+	if c.finished {
 		f.mu.Unlock()
 		return
 	}
-	f.mu.Unlock()
+	c.finished = true
+	if f.m[key] == c {
+		delete(f.m, key)
+	}
 	c.res = res
+	f.mu.Unlock()
 	close(c.done)
 }
 

@@ -363,3 +363,7 @@ func (c *Cache) hashKey(b []byte) uint64 {
 
 // lockSuffix names the stampede lock of a key; it shares the key's hash tag.
 const lockSuffix = ":lock"
+
+// takeoverSuffix names the lock a waiter takes over a slow holder's fill with (after
+// lockSuffix): one instance of the fleet runs the handler again, not every waiter.
+const takeoverSuffix = ":takeover"

@@ -88,6 +88,7 @@ type exchange struct {
 	rekeyed  bool // the key leaves out the route policy's ignored query parameters
 
 	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
+	takeover     bool // x leads in place of a slow leader (see flights.rejoin, fleetLock)
 
 	// background marks a refresh the cache runs for itself after the client had its answer
 	// (see revalidateAfter): w is nil, nothing is written, and a fleet lock held elsewhere
