@@ -330,3 +330,15 @@ func TestBreakerThroughStore(t *testing.T) {
 		t.Fatalf("after the probe: %+v", st)
 	}
 }
+
+// BenchmarkBreakerSuccess is the breaker's cost on the healthy path: allow, then success.
+func BenchmarkBreakerSuccess(b *testing.B) {
+	br := newBreaker(20, 0.5, 10*time.Second, time.Second, time.Now)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, probe := br.allow(); ok {
+				br.success(probe)
+			}
+		}
+	})
+}
