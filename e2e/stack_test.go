@@ -145,15 +145,15 @@ type demo struct {
 	proc *proc
 }
 
-// startDemo starts the demo binary on a free loopback port, L1 only (REDIS_URL cleared), with
-// adminToken, and waits until it answers.
+// startDemo starts the demo binary on a free loopback port, L1 only (REDIS_URL and DB_URL
+// cleared: the catalogue in memory), with adminToken, and waits until it answers.
 func startDemo(t *testing.T, bin string, args ...string) *demo {
 	t.Helper()
 	var lastErr error
 	for range 3 {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 		a := append([]string{"-addr", addr}, args...)
-		p, err := start(t, "demo", bin, a, []string{"REDIS_URL=", "STRATA_CDN_PURGE=",
+		p, err := start(t, "demo", bin, a, []string{"REDIS_URL=", "DB_URL=", "STRATA_CDN_PURGE=",
 			"STRATA_FORWARD_SURROGATE_KEY=", "STRATA_ADMIN_TOKEN=" + adminToken})
 		if err != nil {
 			t.Fatal(err)

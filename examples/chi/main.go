@@ -1,7 +1,8 @@
 // Command chi serves the demo API (README.md, "The demo API") on go-chi with Strata in front:
 //
 //	go run ./examples/chi                      # L1 only, on 127.0.0.1:8080
-//	go run ./examples/chi -redis redis://127.0.0.1:6379/0
+//	go run ./examples/chi -redis redis://127.0.0.1:6379/0     # catalogue in database 1 of it
+//	go run ./examples/chi -redis redis://127.0.0.1:6379/0 -db redis://127.0.0.1:6380/0
 package main
 
 import (

@@ -1,7 +1,8 @@
 // Command echo serves the demo API (README.md, "The demo API") on echo with Strata in front:
 //
 //	go run ./examples/echo                     # L1 only, on 127.0.0.1:8080
-//	go run ./examples/echo -redis redis://127.0.0.1:6379/0
+//	go run ./examples/echo -redis redis://127.0.0.1:6379/0     # catalogue in database 1 of it
+//	go run ./examples/echo -redis redis://127.0.0.1:6379/0 -db redis://127.0.0.1:6380/0
 package main
 
 import (

@@ -12,4 +12,7 @@ func TestTwoInstancesOnRedis(t *testing.T) { demotest.TwoInstancesOnRedis(t, Rou
 func TestTwoInstancesOnMemcached(t *testing.T) {
 	demotest.TwoInstancesOnMemcached(t, Router)
 }
-func TestHead(t *testing.T) { demotest.Head(t, Router) }
+func TestHead(t *testing.T)                { demotest.Head(t, Router) }
+func TestConcurrentPuts(t *testing.T)      { demotest.ConcurrentPuts(t, Router) }
+func TestCacheRedisDown(t *testing.T)      { demotest.CacheRedisDown(t, Router) }
+func TestCatalogueDownAtBoot(t *testing.T) { demotest.CatalogueDownAtBoot(t, Router) }

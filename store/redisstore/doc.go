@@ -16,9 +16,13 @@
 // [Options].Prefix.
 //
 // Every call is bounded by [Options].Timeout and guarded by a circuit
-// breaker: after BreakerFailures consecutive failures, calls return
-// [store.ErrUnavailable] at once, without touching the network, for
-// BreakerCooldown; then a single probe call decides whether it closes. A
+// breaker that tells a loaded machine from a failed Redis: it opens when, over
+// a sliding BreakerWindow (10 s), at least BreakerFailures (20) calls failed
+// and they are at least BreakerFailureRate (half) of the calls, so a few
+// missed deadlines among answered calls leave it closed while an outage opens
+// it at the 20th failure. Open, it makes calls return [store.ErrUnavailable]
+// at once, without touching the network, for BreakerCooldown; then a single
+// probe call decides whether it closes. A
 // call whose caller's context ends (the HTTP client went away) returns
 // ctx.Err() and does not count as a Redis failure; running out of the
 // store's own Timeout does, and returns an error wrapping [store.ErrTimeout].

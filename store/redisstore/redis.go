@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -33,14 +32,26 @@ type Options struct {
 	// negative disables it, leaving the caller's context as the only bound.
 	// Default 50ms.
 	Timeout time.Duration
-	// BreakerFailures is the number of consecutive failed calls (errors and
-	// timeouts, not cancellations by the caller) that opens the circuit
-	// breaker; while open, calls return store.ErrUnavailable without touching the
-	// network. Negative disables the breaker. Default 5.
+	// BreakerFailures is the circuit breaker's minimum volume: the number of failed calls
+	// (errors and timeouts, never cancellations by the caller) within BreakerWindow below
+	// which it stays closed, whatever the failure rate. The breaker opens when, within
+	// BreakerWindow, at least BreakerFailures calls failed and they are at least
+	// BreakerFailureRate of the calls sent: with Redis down or hung, every call fails and it
+	// opens at the BreakerFailures-th failure; on a busy machine that misses a deadline now
+	// and then among answered calls it stays closed. While open, calls return
+	// store.ErrUnavailable without touching the network. Negative disables the breaker.
+	// Default 20. (Until v0.2.0 this was a count of consecutive failures, default 5, which
+	// a loaded machine reached with Redis healthy.)
 	BreakerFailures int
+	// BreakerFailureRate is the share of the calls within BreakerWindow that must have
+	// failed for the breaker to open, in (0, 1]. Default 0.5.
+	BreakerFailureRate float64
+	// BreakerWindow is how far back the breaker counts calls; it slides in steps of a tenth
+	// of itself. Default 10s.
+	BreakerWindow time.Duration
 	// BreakerCooldown is how long the breaker stays open before it lets one
-	// probe call through (half-open): success closes it, failure reopens it.
-	// Default 2s.
+	// probe call through (half-open): success closes it (with an empty window), failure
+	// reopens it. Default 2s.
 	BreakerCooldown time.Duration
 	// Channel is the pub/sub channel of the invalidation bus (Publish,
 	// Subscribe). Default Prefix + ":inval".
@@ -80,7 +91,7 @@ type Store struct {
 	id      string
 	usable  func([]byte) bool
 
-	br breaker
+	br *breaker
 
 	gets, hits, misses, errs, timeouts, rejected, canceled atomic.Uint64
 	unusable                                               atomic.Uint64
@@ -114,7 +125,19 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		o.Timeout = 50 * time.Millisecond
 	}
 	if o.BreakerFailures == 0 {
-		o.BreakerFailures = 5
+		o.BreakerFailures = 20
+	}
+	if o.BreakerFailureRate == 0 {
+		o.BreakerFailureRate = 0.5
+	}
+	if !(o.BreakerFailureRate > 0 && o.BreakerFailureRate <= 1) {
+		return nil, fmt.Errorf("store: Options.BreakerFailureRate %v is not in (0, 1]", o.BreakerFailureRate)
+	}
+	if o.BreakerWindow == 0 {
+		o.BreakerWindow = 10 * time.Second
+	}
+	if o.BreakerWindow < 0 {
+		return nil, fmt.Errorf("store: Options.BreakerWindow %s is negative", o.BreakerWindow)
 	}
 	if o.BreakerCooldown == 0 {
 		o.BreakerCooldown = 2 * time.Second
@@ -149,10 +172,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		usable:  o.Usable,
 		subs:    make(map[*subscription]struct{}),
 	}
-	r.br = breaker{cooldown: o.BreakerCooldown, clock: r.clock} // threshold 0: disabled
-	if o.BreakerFailures > 0 {
-		r.br.threshold = int32(min(o.BreakerFailures, math.MaxInt32))
-	}
+	r.br = newBreaker(o.BreakerFailures, o.BreakerFailureRate, o.BreakerWindow, o.BreakerCooldown, r.clock)
 	var honoursDeadlines bool
 	switch c := client.(type) {
 	case *redis.Client:
@@ -497,7 +517,9 @@ func (r *Store) end(ctx context.Context, c call, o op, err error) error {
 func (r *Store) failed(o op, probe bool, err error) {
 	r.logf(o, "store: redis call failed", "op", o.String(), "err", err)
 	if r.br.failure(probe) {
-		r.logf(opBreaker, "store: redis circuit breaker open", "failures", r.br.threshold, "cooldown", r.br.cooldown)
+		calls, failed := r.br.counts()
+		r.logf(opBreaker, "store: redis circuit breaker open", "failed", failed, "calls", calls,
+			"window", time.Duration(r.br.width*breakerBuckets), "cooldown", r.br.cooldown)
 	}
 }
 

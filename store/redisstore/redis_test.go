@@ -90,6 +90,10 @@ func TestNewRedisOptions(t *testing.T) {
 		{"disabled timeout and breaker", redisstore.Options{Timeout: -1, BreakerFailures: -1}, ""},
 		{"braces in prefix", redisstore.Options{Prefix: "a{b}"}, "braces"},
 		{"negative cooldown", redisstore.Options{BreakerCooldown: -time.Second}, "BreakerCooldown"},
+		{"negative window", redisstore.Options{BreakerWindow: -time.Second}, "BreakerWindow"},
+		{"failure rate above 1", redisstore.Options{BreakerFailureRate: 1.5}, "BreakerFailureRate"},
+		{"negative failure rate", redisstore.Options{BreakerFailureRate: -0.5}, "BreakerFailureRate"},
+		{"failure rate 1", redisstore.Options{BreakerFailureRate: 1}, ""},
 		{"negative health check", redisstore.Options{SubscribeHealthCheck: -time.Second}, "SubscribeHealthCheck"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,15 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Catalogue holds the products: in memory, or in Redis when the example runs with -redis, so
-// that several example processes share one catalogue, as real instances share a database.
+// Catalogue holds the products: in memory, or in a Redis database (-db, by default database 1
+// of the -redis server), so that several example processes share one catalogue, as real
+// instances share a database. The catalogue is the origin's database, not the cache: the
+// demo runs, and serves what it can, with the cache's Redis down.
 type Catalogue interface {
 	Get(ctx context.Context, id int) (Product, bool, error)
 	List(ctx context.Context, category string) ([]Product, error)
@@ -76,31 +83,107 @@ func (c *memCatalogue) Update(_ context.Context, id int, fn func(*Product)) (Pro
 	return p, true, nil
 }
 
-// redisCatalogue keeps each product as JSON under demo:product:<id>.
-type redisCatalogue struct{ c redis.UniversalClient }
+// ErrCatalogueUnavailable is what a Redis catalogue answers until it has reached its
+// database once (it keeps trying in the background): the demo answers 503 meanwhile.
+var ErrCatalogueUnavailable = errors.New("demo: the catalogue database is not reachable yet")
 
-// NewRedisCatalogue seeds products 1–100 into Redis where they are missing.
-func NewRedisCatalogue(ctx context.Context, url string) (Catalogue, error) {
+// updateAttempts bounds the optimistic transactions of one Update: each attempt that loses
+// to a concurrent writer (redis.TxFailedErr) is retried, after a short random pause.
+const updateAttempts = 100
+
+// redisCatalogue keeps each product as JSON under demo:product:<id>, in the database of its
+// URL: the origin's database, which the demo keeps apart from the cache's Redis (-db).
+type redisCatalogue struct {
+	c     *redis.Client
+	url   string // for logs, without its password
+	ready atomic.Bool
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// NewRedisCatalogue opens the catalogue at url and seeds products 1–100 where they are
+// missing. It tries once (for at most seedTimeout) before it returns, and when the database
+// cannot be reached it does not fail: it keeps trying in the background (logging once, and
+// again when it succeeds), and every call answers ErrCatalogueUnavailable meanwhile. Close
+// stops it and closes the client.
+func NewRedisCatalogue(url string, logger *slog.Logger) (Catalogue, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("demo: catalogue URL: %w", err)
 	}
-	c := &redisCatalogue{c: redis.NewClient(opts)}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &redisCatalogue{c: redis.NewClient(opts), url: redactURL(url), stop: cancel, done: make(chan struct{})}
+	err = c.seed(ctx)
+	if err == nil {
+		c.ready.Store(true)
+		close(c.done)
+		return c, nil
+	}
+	logger.Warn("demo: catalogue database unreachable; retrying in the background, catalogue routes answer 503 meanwhile",
+		"db", c.url, "err", err)
+	go c.seedLoop(ctx, logger)
+	return c, nil
+}
+
+// seedTimeout bounds one seeding attempt.
+const seedTimeout = 2 * time.Second
+
+// seedLoop seeds the catalogue, retrying with backoff (50 ms doubling to 2 s) until it is
+// done or the catalogue is closed.
+func (c *redisCatalogue) seedLoop(ctx context.Context, logger *slog.Logger) {
+	defer close(c.done)
+	backoff := 50 * time.Millisecond
+	for {
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 2*time.Second)
+		if err := c.seed(ctx); err == nil {
+			c.ready.Store(true)
+			logger.Warn("demo: catalogue database reachable, catalogue routes serve again", "db", c.url)
+			return
+		}
+	}
+}
+
+func (c *redisCatalogue) seed(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, seedTimeout)
+	defer cancel()
 	pipe := c.c.Pipeline()
 	for _, p := range seed() {
 		b, _ := json.Marshal(p)
 		pipe.SetNX(ctx, pkey(p.ID), b, 0)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("demo: seeding the catalogue: %w", err)
+		return fmt.Errorf("demo: seeding the catalogue: %w", err)
 	}
-	return c, nil
+	return nil
+}
+
+// Ready reports whether the catalogue has reached its database.
+func (c *redisCatalogue) Ready() bool { return c.ready.Load() }
+
+// Close stops the seeding and closes the client.
+func (c *redisCatalogue) Close() error {
+	c.stop()
+	<-c.done
+	return c.c.Close()
 }
 
 func pkey(id int) string { return "demo:product:" + strconv.Itoa(id) }
 
 func (c *redisCatalogue) Get(ctx context.Context, id int) (Product, bool, error) {
 	var p Product
+	if !c.ready.Load() {
+		return p, false, ErrCatalogueUnavailable
+	}
 	b, err := c.c.Get(ctx, pkey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return p, false, nil
@@ -112,6 +195,9 @@ func (c *redisCatalogue) Get(ctx context.Context, id int) (Product, bool, error)
 }
 
 func (c *redisCatalogue) List(ctx context.Context, category string) ([]Product, error) {
+	if !c.ready.Load() {
+		return nil, ErrCatalogueUnavailable
+	}
 	keys := make([]string, 0, 100)
 	for i := 1; i <= 100; i++ {
 		keys = append(keys, pkey(i))
@@ -134,10 +220,19 @@ func (c *redisCatalogue) List(ctx context.Context, category string) ([]Product, 
 	return list, nil
 }
 
+// Update reads, changes and writes the product in an optimistic transaction (WATCH, then
+// MULTI/EXEC). When another writer changed the product in between, EXEC fails with
+// redis.TxFailedErr and the whole read-change-write runs again (fn included, on the fresh
+// product), up to updateAttempts times, so concurrent PUTs of one product all succeed, one
+// after the other.
 func (c *redisCatalogue) Update(ctx context.Context, id int, fn func(*Product)) (Product, bool, error) {
+	if !c.ready.Load() {
+		return Product{}, false, ErrCatalogueUnavailable
+	}
 	var out Product
 	found := false
-	err := c.c.Watch(ctx, func(tx *redis.Tx) error {
+	txf := func(tx *redis.Tx) error {
+		found = false
 		b, err := tx.Get(ctx, pkey(id)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
@@ -145,6 +240,7 @@ func (c *redisCatalogue) Update(ctx context.Context, id int, fn func(*Product)) 
 		if err != nil {
 			return err
 		}
+		out = Product{}
 		if err := json.Unmarshal(b, &out); err != nil {
 			return err
 		}
@@ -156,6 +252,33 @@ func (c *redisCatalogue) Update(ctx context.Context, id int, fn func(*Product)) 
 			return nil
 		})
 		return err
-	}, pkey(id))
-	return out, found, err
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.c.Watch(ctx, txf, pkey(id))
+		if !errors.Is(err, redis.TxFailedErr) {
+			return out, found, err
+		}
+		if attempt == updateAttempts {
+			return Product{}, false, fmt.Errorf("demo: product %d: %d optimistic transactions lost to concurrent writers: %w", id, attempt, err)
+		}
+		// Lost to a concurrent writer: retry after a pause of up to 1 ms per attempt so far
+		// (at most 10 ms), random so that the losers do not collide again in step.
+		pause := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond))) //nolint:gosec // jitter, not a secret
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Product{}, false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// redactURL returns u without its password, for logs and the banner.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
 }

@@ -89,12 +89,19 @@ func New(cache *core.Cache) *App {
 	}
 }
 
-// NewApp returns the demo for the flags: with -redis the catalogue lives in Redis, shared by
-// every example process on it (as instances share a database).
+// NewApp returns the demo for the flags: the catalogue lives at CatalogueURL(f), shared by
+// every example process on it (as instances share a database), or in memory when that is
+// empty. It does not wait for the catalogue's database (see NewRedisCatalogue), and never
+// for the cache's Redis: the demo boots with either down. Close releases the catalogue.
 func NewApp(cache *core.Cache, f Flags) (*App, error) {
 	a := New(cache)
-	if f.Redis != "" {
-		cat, err := NewRedisCatalogue(context.Background(), f.Redis)
+	db, err := CatalogueURL(f)
+	if err != nil {
+		return nil, err
+	}
+	if db != "" {
+		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cat, err := NewRedisCatalogue(db, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -103,8 +110,55 @@ func NewApp(cache *core.Cache, f Flags) (*App, error) {
 	return a, nil
 }
 
-func internalError(err error) Reply {
-	return jsonReply(http.StatusInternalServerError, map[string]string{"error": err.Error()})
+// Close releases the catalogue: it stops a Redis catalogue's background seeding and closes
+// its client.
+func (a *App) Close() error {
+	if c, ok := a.Catalogue.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// CatalogueURL returns where the catalogue lives: -db when given; else, with -redis, database
+// 1 of the -redis server (database 0 when -redis itself is on 1), so that two instances given
+// the same -redis share one catalogue, apart from the cache's keys; else "" (in memory).
+func CatalogueURL(f Flags) (string, error) {
+	if f.DB != "" || f.Redis == "" {
+		return f.DB, nil
+	}
+	if strings.Contains(f.Redis, "addr=") {
+		return "", fmt.Errorf("demo: -redis %s is a cluster, whose only database is 0: give the catalogue a -db of its own", redactURL(f.Redis))
+	}
+	u, err := url.Parse(f.Redis)
+	if err != nil {
+		return "", fmt.Errorf("demo: -redis: %w", err)
+	}
+	other := func(db string) string {
+		if db == "1" {
+			return "0"
+		}
+		return "1"
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		u.Path = "/" + other(strings.Trim(u.Path, "/"))
+	case "unix":
+		q := u.Query()
+		q.Set("db", other(q.Get("db")))
+		u.RawQuery = q.Encode()
+	default:
+		return "", fmt.Errorf("demo: -redis %s: want a redis://, rediss:// or unix:// URL", redactURL(f.Redis))
+	}
+	return u.String(), nil
+}
+
+// catalogueError answers a catalogue failure: 503, never stored, since the origin's database
+// is what failed (ErrCatalogueUnavailable while it was never reached, or a failed call).
+func catalogueError(err error) Reply {
+	rep := jsonReply(http.StatusServiceUnavailable, map[string]string{"error": "catalogue unavailable: " + err.Error()})
+	rep.Header.Set("Retry-After", "1")
+	rep.Header.Set("Cache-Control", "no-store")
+	return rep
 }
 
 // Reply is a framework-neutral answer.
@@ -157,7 +211,7 @@ func (a *App) GetProduct(r *http.Request, idStr string) Reply {
 	id, err := strconv.Atoi(idStr)
 	cp, ok, cerr := a.Catalogue.Get(r.Context(), id)
 	if cerr != nil {
-		return internalError(cerr)
+		return catalogueError(cerr)
 	}
 	if err != nil || !ok {
 		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
@@ -180,7 +234,7 @@ func (a *App) ListProducts(ctx context.Context, category string) Reply {
 	}
 	list, err := a.Catalogue.List(ctx, category)
 	if err != nil {
-		return internalError(err)
+		return catalogueError(err)
 	}
 	rep := jsonReply(http.StatusOK, list)
 	if category != "" {
@@ -220,7 +274,7 @@ func (a *App) UpdateProduct(r *http.Request, idStr string) Reply {
 		p.Version++
 	})
 	if uerr != nil {
-		return internalError(uerr)
+		return catalogueError(uerr)
 	}
 	if err != nil || !ok {
 		return jsonReply(http.StatusNotFound, map[string]any{"error": "not found", "id": idStr})
@@ -303,6 +357,10 @@ func noStore(r Reply) Reply {
 type Flags struct {
 	Addr  string
 	Redis string
+	// DB is the redis:// URL of the catalogue's database, the origin's (env DB_URL). Empty
+	// (the default): database 1 of the Redis server (see CatalogueURL), or in memory without
+	// Redis.
+	DB string
 	// Memcached is a comma-separated list of memcached servers (host:port) for the L2 when
 	// Redis is not set: entries are shared, the fleet (lock, purges, generation) stays per
 	// instance. Empty (the default): no memcached.
@@ -325,13 +383,15 @@ type Flags struct {
 // examples/cdn/default.vcl reads it (README, "Invalidation and purging").
 const CDNTagHeader = "xkey-purge"
 
-// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback), -memcached (env
+// ParseFlags reads -addr, -redis (env REDIS_URL as the fallback), -db (env DB_URL), -memcached (env
 // MEMCACHED_SERVERS), -warm, -cdn-purge (env
 // STRATA_CDN_PURGE) and -forward-surrogate-key (env STRATA_FORWARD_SURROGATE_KEY=1).
 func ParseFlags() Flags {
 	var f Flags
 	flag.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen address")
 	flag.StringVar(&f.Redis, "redis", os.Getenv("REDIS_URL"), "redis:// URL of the shared L2 (empty: L1 only)")
+	flag.StringVar(&f.DB, "db", os.Getenv("DB_URL"),
+		"redis:// URL of the product catalogue, the origin's database (empty: database 1 of the -redis server, or in memory without -redis)")
 	flag.StringVar(&f.Memcached, "memcached", os.Getenv("MEMCACHED_SERVERS"),
 		"comma-separated memcached servers (host:port) for the L2 when -redis is not set (empty: none)")
 	f.KeySecret = os.Getenv("STRATA_KEY_SECRET")
@@ -468,6 +528,9 @@ func Banner(framework string, f Flags, adminToken string) string {
 	if adminToken == "" {
 		purge = "DISABLED: STRATA_ADMIN_TOKEN is not set (401 without a token, 403 with any)"
 		purgeTry = ""
+	}
+	if db, err := CatalogueURL(f); err == nil && db != "" {
+		l2 += "; catalogue at " + redactURL(db)
 	}
 	if f.CDNPurge != "" {
 		l2 += "; purges also sent to the CDN at " + f.CDNPurge

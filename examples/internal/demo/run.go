@@ -25,6 +25,7 @@ func Main(framework string, router func(*Setup, *App) http.Handler) {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer func() { _ = app.Close() }()
 	handler := router(setup, app)
 	if err := setup.Warm(flags, handler); err != nil {
 		log.Fatal(err)

@@ -4,10 +4,12 @@ package demotest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +33,7 @@ func server(t *testing.T, router Router, f demo.Flags, token string) (*httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = app.Close() })
 	app.AdminToken = token
 	srv := httptest.NewServer(router(setup, app))
 	t.Cleanup(srv.Close)
@@ -176,7 +179,7 @@ func TwoInstancesOnRedis(t *testing.T, router Router) {
 // but not its L1.
 func TwoInstancesOnMemcached(t *testing.T, router Router) {
 	mc := memcachedtest.Start(t)
-	f := demo.Flags{Memcached: mc.Addr(), KeySecret: "shared-demo-secret"}
+	f := demo.Flags{Memcached: mc.Addr(), KeySecret: "shared-demo-secret"} //nolint:gosec // a test's key secret, not a credential
 	a, _ := server(t, router, f, "s3cret")
 	b, _ := server(t, router, f, "s3cret")
 
@@ -201,4 +204,130 @@ func Head(t *testing.T, router Router) {
 	expect(t, "GET after HEAD is a hit", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit") && strings.Contains(r.body, `"id":5`), r.h.Get("Cache-Status"))
 	expect(t, "one origin run", origin(t, srv.URL)["/products/{id}"] == 1, origin(t, srv.URL))
 	expect(t, "HEAD /metrics", call(t, "HEAD", srv.URL+"/metrics", "").status == 200, nil)
+}
+
+// ConcurrentPuts: concurrent PUTs of one product, through two instances sharing the
+// catalogue (database 1 of their -redis server), all succeed: each optimistic transaction
+// that loses to another is retried, so every PUT applies once, in some order.
+func ConcurrentPuts(t *testing.T, router Router) {
+	rs := redistest.Start(t)
+	f := demo.Flags{Redis: rs.URL()}
+	a, _ := server(t, router, f, "s3cret")
+	b, _ := server(t, router, f, "s3cret")
+
+	const n = 40
+	type result struct {
+		status int
+		body   string
+	}
+	results := make(chan result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		base := a.URL
+		if i%2 == 1 {
+			base = b.URL
+		}
+		wg.Go(func() {
+			req, err := http.NewRequest("PUT", base+"/products/9", strings.NewReader(fmt.Sprintf(`{"price":%d}`, i)))
+			if err != nil {
+				results <- result{0, err.Error()}
+				return
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{0, err.Error()}
+				return
+			}
+			defer func() { _ = resp.Body.Close() }()
+			body, _ := io.ReadAll(resp.Body)
+			results <- result{resp.StatusCode, string(body)}
+		})
+	}
+	wg.Wait()
+	close(results)
+	versions := make(map[int]bool)
+	for r := range results {
+		var p demo.Product
+		if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &p) != nil {
+			t.Fatalf("a concurrent PUT answered %d: %s", r.status, r.body)
+		}
+		versions[p.Version] = true
+	}
+	for v := 2; v <= n+1; v++ {
+		expect(t, fmt.Sprintf("a PUT made version %d", v), versions[v], versions)
+	}
+	r := call(t, "GET", b.URL+"/products/9", "")
+	expect(t, "every PUT applied once", strings.Contains(r.body, fmt.Sprintf(`"version":%d`, n+1)), r.body)
+}
+
+// CacheRedisDown: two instances whose cache Redis is down when they boot, with the catalogue
+// in a database of its own (-db), boot and serve every route from L1 and the origin, each
+// request bounded in time; once the cache's Redis is back, L2 use resumes without a restart
+// (an entry stored by one instance is a hit on the other).
+func CacheRedisDown(t *testing.T, router Router) {
+	cacheRedis := redistest.Start(t)
+	db := redistest.Start(t)
+	cacheRedis.Stop()
+	f := demo.Flags{Redis: cacheRedis.URL(), DB: db.URL()}
+	a, _ := server(t, router, f, "s3cret")
+	b, _ := server(t, router, f, "s3cret")
+
+	for i, path := range []string{"/products/1", "/products/1", "/products?category=books", "/clock", "/products/2"} {
+		start := time.Now()
+		r := call(t, "GET", a.URL+path, "")
+		expect(t, "GET "+path+" with the cache's Redis down", r.status == 200, r.status)
+		expect(t, "answered within a second", time.Since(start) < time.Second, time.Since(start))
+		if i == 1 {
+			expect(t, "second GET is an L1 hit", strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit"), r.h.Get("Cache-Status"))
+		}
+	}
+	r := call(t, "PUT", b.URL+"/products/2", `{"price":3.5}`)
+	expect(t, "PUT with the cache's Redis down", r.status == 200 && strings.Contains(r.body, `"version":2`), r.body)
+	r = call(t, "GET", b.URL+"/products/2", "")
+	expect(t, "B reads the catalogue's new version", r.status == 200 && strings.Contains(r.body, `"version":2`), r.body)
+	expect(t, "me", call(t, "GET", a.URL+"/me", "", "Authorization: Bearer bob-token").status == 200, nil)
+
+	cacheRedis.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for id := 10; ; id++ {
+		path := fmt.Sprintf("/products/%d", id)
+		call(t, "GET", a.URL+path, "")
+		r := call(t, "GET", b.URL+path, "")
+		if strings.HasPrefix(r.h.Get("Cache-Status"), "strata; hit") {
+			break // stored by A in L2, found there by B
+		}
+		if time.Now().After(deadline) || id == 100 {
+			t.Fatalf("L2 use did not resume after the cache's Redis came back: last Cache-Status %q", r.h.Get("Cache-Status"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// CatalogueDownAtBoot: given only -redis, the catalogue is database 1 of that server; with
+// the server down at boot the demo still boots, the catalogue routes answer 503 (never
+// stored, Retry-After), the others serve, and the catalogue serves once the server is back.
+func CatalogueDownAtBoot(t *testing.T, router Router) {
+	rs := redistest.Start(t)
+	rs.Stop()
+	a, _ := server(t, router, demo.Flags{Redis: rs.URL()}, "s3cret")
+
+	r := call(t, "GET", a.URL+"/products/1", "")
+	expect(t, "503 while the catalogue is unreachable", r.status == 503 && r.h.Get("Retry-After") != "" &&
+		strings.Contains(r.h.Get("Cache-Control"), "no-store"), r)
+	expect(t, "other routes serve", call(t, "GET", a.URL+"/clock", "").status == 200, nil)
+	expect(t, "PUT answers 503 too", call(t, "PUT", a.URL+"/products/1", `{"price":1}`).status == 503, nil)
+
+	rs.Restart()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r = call(t, "GET", a.URL+"/products/1", "")
+		if r.status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("catalogue still unavailable after the server came back: %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	expect(t, "seeded", strings.Contains(r.body, `"version":1`), r.body)
 }
