@@ -51,7 +51,7 @@ const maxRejoins = 1
 func (c *Cache) follow(x *exchange, cl, slow *call, mayRejoin bool) (again, answered bool) {
 	waitStart := c.now()
 	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
-	var slowDone <-chan struct{} // nil: blocks forever
+	var slowDone <-chan struct{}           // nil: blocks forever
 	if slow != nil {
 		slowDone = slow.done
 	}
