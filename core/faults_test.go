@@ -44,7 +44,7 @@ func pathHandler(version *int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Surrogate-Key", "all p"+strings.ReplaceAll(r.URL.Path, "/", "-"))
-		fmt.Fprintf(w, "v%d %s", *version, r.URL.Path)
+		_, _ = fmt.Fprintf(w, "v%d %s", *version, r.URL.Path)
 	}
 }
 

@@ -36,7 +36,7 @@ func getWith1xx(t *testing.T, url string) ([]interim, *http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	mu.Lock()
 	defer mu.Unlock()
