@@ -34,6 +34,8 @@ type Cache struct {
 
 	gen      atomic.Uint64 // namespace generation (PurgeAll bumps it)
 	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
+	fences   fences        // purges by key, against late fills (fence.go)
+	tags     tagFence      // purges by tag, against late fills (fence.go)
 
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
 	secretMu     sync.Mutex          // guards secret
@@ -374,8 +376,9 @@ func (c *Cache) l1Delete(ctx context.Context, keys ...string) {
 	}
 }
 
-// l1DeleteURL deletes a URL's base key and the variants this instance's L1 knows of.
-func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
+// l1DeleteURL deletes a URL's base key and the variants this instance's L1 knows of, and
+// returns those keys.
+func (c *Cache) l1DeleteURL(ctx context.Context, base string) []string {
 	keys := []string{base}
 	if b, err := c.l1.Get(ctx, base); err == nil && kindOf(b) == kindVary {
 		var v varyRecord
@@ -386,6 +389,7 @@ func (c *Cache) l1DeleteURL(ctx context.Context, base string) {
 		}
 	}
 	c.l1Delete(ctx, keys...)
+	return keys
 }
 
 // storeErr counts a failed tier or fleet call. The L2 and the fleet log their own failures

@@ -319,6 +319,7 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 		var merged http.Header
 		b, merged = c.freshen(x, rec.snap, o.now, o.took)
 		result, fwdStatus = ResultRevalidated, http.StatusNotModified
+		b = c.unlessFenced(x, b)
 		if b.raw == nil {
 			// The freshened response may not be stored (no-store, private, no freshness…):
 			// the client still gets all of it, a 304 only if its own preconditions match
@@ -328,11 +329,15 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 			rec.buf = append(rec.buf[:0], x.stale.body...)
 		}
 	} else {
-		b = c.build(x, rec.status, rec.snap, rec.buf, o.now, o.took)
+		b = c.unlessFenced(x, c.build(x, rec.status, rec.snap, rec.buf, o.now, o.took))
 	}
 	if b.raw == nil {
-		fin.finish(fillResult{uncacheable: true})
-		if b.reason != ReasonStatus {
+		if b.reason == ReasonInvalidated {
+			fin.finish(fillResult{failed: true}) // the waiters look again, and one fills
+		} else {
+			fin.finish(fillResult{uncacheable: true})
+		}
+		if b.reason != ReasonStatus && b.reason != ReasonInvalidated {
 			c.markUncacheable(x, o.now)
 		}
 		if c.cfg.Observer != nil {
@@ -345,6 +350,9 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 	c.hfm.del(x.lk)
 	c.due.del(x.lk)
 	c.save(ctx, x, &b)
+	if c.fenced(x, b.e.tags) {
+		c.l1Delete(ctx, b.key) // a purge came between the check above and the write
+	}
 	fin.finish(fillResult{raw: b.raw, variant: b.e.variant})
 	n := o.now.UnixNano()
 	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
@@ -361,5 +369,24 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 		}
 	}
 	c.answer(x, &b.e, cs, result, true, o.took, "")
-	c.saveShared(ctx, x, &b)
+	if !c.fenced(x, b.e.tags) {
+		if l2, _ := c.shared(); l2 != Tier(noTier{}) {
+			c.fences.writing(x.k.hash, time.Now())
+			c.tags.writing(b.key, b.e.tags, time.Now())
+		}
+		c.saveShared(ctx, x, &b)
+		if c.fenced(x, b.e.tags) {
+			c.l2Delete(ctx, b.key)
+		}
+	}
+}
+
+// unlessFenced drops a built entry whose key was purged while the handler ran: the answer may
+// be what the purge removed (the handler read the data before the change). It is served, not
+// stored.
+func (c *Cache) unlessFenced(x *exchange, b built) built {
+	if b.raw != nil && c.fenced(x, b.e.tags) {
+		return built{reason: ReasonInvalidated}
+	}
+	return b
 }

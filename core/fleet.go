@@ -73,12 +73,14 @@ type memTier interface {
 	Len() int
 }
 
-// The invalidation bus carries three messages, built and read only here:
+// The invalidation bus carries four messages, built and read only here:
 //
 //	"K" + keys joined by "\n"  — delete these keys from L1
 //	"U" + base key             — delete a URL (base and the variants this instance knows)
+//	"T" + tags joined by "\n"  — tags are being purged: fills carrying them do not store
 //	"G" + decimal generation   — PurgeAll happened: move to that generation
 func keysMessage(keys []string) string { return "K" + strings.Join(keys, "\n") }
+func tagsMessage(tags []string) string { return "T" + strings.Join(tags, "\n") }
 func urlMessage(base string) string    { return "U" + base }
 func genMessage(gen uint64) string     { return "G" + strconv.FormatUint(gen, 10) }
 
@@ -94,10 +96,21 @@ func (c *Cache) onMessage(msg []byte) {
 		for body != "" {
 			var k string
 			k, body, _ = strings.Cut(body, "\n")
+			if c.fences.bumpKey(k, time.Now()) {
+				c.l2Delete(ctx, k) // this instance's late write, if it came after the delete
+			}
 			c.l1Delete(ctx, k)
 		}
 	case 'U':
-		c.l1DeleteURL(ctx, body)
+		late := c.fences.bumpKey(body, time.Now())
+		keys := c.l1DeleteURL(ctx, body)
+		if late {
+			c.l2Delete(ctx, keys...)
+		}
+	case 'T':
+		late := c.tags.purge(strings.Split(body, "\n"), time.Now())
+		c.l2Delete(ctx, late...)
+		c.l1Delete(ctx, late...)
 	case 'G':
 		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
 			c.setGen(g)

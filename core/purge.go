@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // serveUnsafe passes a request with another method through. A 2xx or 3xx answer to an unsafe
@@ -107,6 +108,7 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 	pk := c.primaryOf(nil, p, nil)
 	k := keys{hash: c.hashKey(pk), gen: c.gen.Load()}
 	base := string(c.base(nil, k))
+	c.fences.bump(k.hash) // before the deletes: a fill in flight will not store (fence.go)
 	c.hfm.del(base)
 	keys := []string{base}
 	found := 0
@@ -138,7 +140,16 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 // instance, without scanning the keyspace: the tag index names the keys. It returns the number
 // of entries removed.
 func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
+	// Fills in flight that will carry one of the tags do not store (fence.go); this
+	// instance's late writes of such entries, and every other instance's, go again.
+	late := c.tags.purge(tags, time.Now())
+	c.l2Delete(ctx, late...)
+	c.l1Delete(ctx, late...)
+	c.publish(ctx, tagsMessage(tags))
 	keys, err := c.fleet.TagPurge(ctx, tags...)
+	for _, k := range keys {
+		c.fences.bumpKey(k, time.Now())
+	}
 	if err != nil {
 		c.storeErr(TierL2, OpTag, err)
 		err = fmt.Errorf("core: purge tags: %w", err)
@@ -150,6 +161,9 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	// This instance's entries indexed while it kept them out of the fleet (see shared); with
 	// the in-process fleet, the purge above took them already.
 	own, _ := c.local.TagPurge(ctx, tags...)
+	for _, k := range own {
+		c.fences.bumpKey(k, time.Now())
+	}
 	keys = append(keys, own...)
 	c.l1Delete(ctx, keys...)
 	if c.cfg.Observer != nil {

@@ -31,6 +31,7 @@ const (
 	ReasonTrailers      Reason = "trailers"       // the answer has trailer fields: streamed so they reach the client
 	ReasonUpgrade       Reason = "upgrade"        // a protocol upgrade: passed through, never looked up or stored (bypass.go)
 	ReasonConnect       Reason = "connect"        // CONNECT: passed through, never looked up or stored (bypass.go)
+	ReasonInvalidated   Reason = "invalidated"    // a purge of the key came while the handler ran: served, not stored (fence.go)
 	ReasonOnlyIfCached  Reason = "only-if-cached" // RFC 9111 §5.2.1.7: nothing stored for a request that takes only a stored answer (504)
 )
 

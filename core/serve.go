@@ -87,8 +87,10 @@ type exchange struct {
 	depth    int  // lookups again after a waiter's leader failed or stored another variant
 	rekeyed  bool // the key leaves out the route policy's ignored query parameters
 
-	onlyIfCached bool // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
-	takeover     bool // x leads in place of a slow leader (see flights.rejoin, fleetLock)
+	onlyIfCached bool   // request Cache-Control: only-if-cached (RFC 9111 §5.2.1.7)
+	takeover     bool   // x leads in place of a slow leader (see flights.rejoin, fleetLock)
+	fence        uint64 // the key's fence when x was keyed (fence.go)
+	tagSeq       uint64 // the purges by tag when x was keyed (fence.go)
 
 	// background marks a refresh the cache runs for itself after the client had its answer
 	// (see revalidateAfter): w is nil, nothing is written, and a fleet lock held elsewhere
@@ -191,6 +193,8 @@ func (c *Cache) keyRequest(x *exchange, pk string, hash uint64) {
 	x.k = keys{hash: hash, gen: c.gen.Load()}
 	x.base = string(c.base(nil, x.k))
 	x.lk = x.base
+	x.fence = c.fences.load(hash)
+	x.tagSeq = c.tags.seq.Load()
 }
 
 // keyPool holds scratch buffers for the key of a fast-path lookup: the store may not retain
@@ -363,6 +367,7 @@ func (c *Cache) rekey(x *exchange) bool {
 	x.pk = string(p)
 	x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
 	x.base = string(c.base(nil, x.k))
+	x.fence = c.fences.load(x.k.hash)
 	return true
 }
 
