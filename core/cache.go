@@ -34,6 +34,7 @@ type Cache struct {
 
 	gen      atomic.Uint64 // namespace generation (PurgeAll bumps it)
 	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
+	id       string        // this instance, in its bus messages
 	fences   fences        // purges by key, against late fills (fence.go)
 	tags     tagFence      // purges by tag, against late fills (fence.go)
 
@@ -76,7 +77,9 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{})}
+	var id [idLen / 2]byte
+	_, _ = rand.Read(id[:])
+	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{}), id: hex.EncodeToString(id[:])}
 	for _, f := range cfg.TrustHeaders {
 		f = http.CanonicalHeaderKey(f)
 		if !slices.Contains(c.trusted, f) {

@@ -73,24 +73,29 @@ type memTier interface {
 	Len() int
 }
 
-// The invalidation bus carries four messages, built and read only here:
+// The invalidation bus carries four messages, built and read only here; each starts with
+// its kind and the sending instance's id (16 hex digits), so that an instance skips its own
+// (it applied them before sending):
 //
-//	"K" + keys joined by "\n"  — delete these keys from L1
-//	"U" + base key             — delete a URL (base and the variants this instance knows)
-//	"T" + tags joined by "\n"  — tags are being purged: fills carrying them do not store
-//	"G" + decimal generation   — PurgeAll happened: move to that generation
-func keysMessage(keys []string) string { return "K" + strings.Join(keys, "\n") }
-func tagsMessage(tags []string) string { return "T" + strings.Join(tags, "\n") }
-func urlMessage(base string) string    { return "U" + base }
-func genMessage(gen uint64) string     { return "G" + strconv.FormatUint(gen, 10) }
+//	"K" id + keys joined by "\n"  — delete these keys from L1
+//	"U" id + base key             — delete a URL (base and the variants this instance knows)
+//	"T" id + tags joined by "\n"  — tags are being purged: fills carrying them do not store
+//	"G" id + decimal generation   — PurgeAll happened: move to that generation
+func (c *Cache) keysMessage(keys []string) string { return "K" + c.id + strings.Join(keys, "\n") }
+func (c *Cache) tagsMessage(tags []string) string { return "T" + c.id + strings.Join(tags, "\n") }
+func (c *Cache) urlMessage(base string) string    { return "U" + c.id + base }
+func (c *Cache) genMessage(gen uint64) string     { return "G" + c.id + strconv.FormatUint(gen, 10) }
 
-// onMessage applies a message of another instance (or this one's own, which is harmless).
+// idLen is the length of an instance id in a message.
+const idLen = 16
+
+// onMessage applies a message of another instance.
 func (c *Cache) onMessage(msg []byte) {
-	if len(msg) < 1 {
+	if len(msg) < 1+idLen || string(msg[1:1+idLen]) == c.id {
 		return
 	}
 	ctx := context.Background()
-	body := string(msg[1:])
+	body := string(msg[1+idLen:])
 	switch msg[0] {
 	case 'K':
 		for body != "" {

@@ -132,7 +132,7 @@ func (c *Cache) purgeKey(ctx context.Context, p keyParts) int {
 	c.l1DeleteURL(ctx, base)
 	c.l1Delete(ctx, keys...)
 	c.l2Delete(ctx, keys...)
-	c.publish(ctx, urlMessage(base))
+	c.publish(ctx, c.urlMessage(base))
 	return found
 }
 
@@ -145,7 +145,7 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	late := c.tags.purge(tags, time.Now())
 	c.l2Delete(ctx, late...)
 	c.l1Delete(ctx, late...)
-	c.publish(ctx, tagsMessage(tags))
+	c.publish(ctx, c.tagsMessage(tags))
 	keys, err := c.fleet.TagPurge(ctx, tags...)
 	for _, k := range keys {
 		c.fences.bumpKey(k, time.Now())
@@ -156,7 +156,7 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	}
 	if len(keys) > 0 {
 		c.l2Delete(ctx, keys...)
-		c.publish(ctx, keysMessage(keys))
+		c.publish(ctx, c.keysMessage(keys))
 	}
 	// This instance's entries indexed while it kept them out of the fleet (see shared); with
 	// the in-process fleet, the purge above took them already.
@@ -193,7 +193,7 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 	}
 	c.setGen(n)
 	if ferr == nil {
-		c.publish(ctx, genMessage(n))
+		c.publish(ctx, c.genMessage(n))
 	}
 	c.local.tags.reset()
 	if c.cfg.Observer != nil {
