@@ -31,6 +31,8 @@ const (
 	ReasonTrailers      Reason = "trailers"      // the answer has trailer fields: streamed so they reach the client
 	ReasonUpgrade       Reason = "upgrade"       // a protocol upgrade: passed through, never looked up or stored (bypass.go)
 	ReasonConnect       Reason = "connect"       // CONNECT: passed through, never looked up or stored (bypass.go)
+	ReasonSkip          Reason = "skip"          // Config.Skip or an adapter's skip: passed through, never looked up or stored (hooks.go)
+	ReasonKeyHook       Reason = "key-hook"      // Config.KeySegments panicked: passed through, never looked up or stored (hooks.go)
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.

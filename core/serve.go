@@ -95,6 +95,13 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
+	if c.cfg.Skip != nil || c.cfg.KeySegments != nil { // the application's hooks (hooks.go)
+		var reason Reason
+		if r, reason = c.hooks(r); reason != "" {
+			c.serveBypass(w, r, next, o.Route, reason)
+			return
+		}
+	}
 	route := o.Route
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if reason := bypassReason(r); reason != "" {
