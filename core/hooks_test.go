@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tenantSegments is the KeySegments of the tests: the X-Tenant field, when present.
@@ -406,5 +407,37 @@ func TestNoHooksCostNothing(t *testing.T) {
 	}
 	if got := c.segmentsOf(r.WithContext(context.WithValue(r.Context(), segmentsKey{}, "S1:1:a"))); got != "" {
 		t.Fatalf("segmentsOf without the hook read %q from the context", got)
+	}
+}
+
+// A refresh after a stale answer keys with the request's segments: tenant A's refresh renews
+// tenant A's entry, and tenant B's stays as it was.
+func TestKeySegmentsRefresh(t *testing.T) {
+	c, clk := newTestCache(t, Config{KeySegments: tenantSegments})
+	runs := map[string]int{}
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant := r.Header.Get("X-Tenant")
+		runs[tenant]++
+		publicHandler("max-age=1, stale-while-revalidate=60", fmt.Sprintf("tenant %s v%d", tenant, runs[tenant]))(w, r)
+	}))
+	get := func(tenant string) string {
+		t.Helper()
+		w := do(t, h, "GET", "http://example.com/plan", "X-Tenant: "+tenant)
+		return body(w) + " | " + w.Header().Get("Cache-Status")
+	}
+	get("a")
+	get("b")
+	clk.Advance(2 * time.Second)
+	if got := get("a"); !strings.HasPrefix(got, "tenant a v1 | strata; hit; ttl=-1; detail=stale-while-revalidate") {
+		t.Fatalf("tenant a, stale: %s", got)
+	}
+	if err := c.WaitRefreshes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("a"); !strings.HasPrefix(got, "tenant a v2 | strata; hit") {
+		t.Fatalf("tenant a, refreshed: %s", got)
+	}
+	if got := get("b"); !strings.HasPrefix(got, "tenant b v1 | strata; hit; ttl=-1; detail=stale-while-revalidate") {
+		t.Fatalf("tenant b: %s", got)
 	}
 }

@@ -15,9 +15,9 @@ type keyBuf [512]byte
 
 // The primary key (docs/ARCHITECTURE.md, "Keys") is the readable identity of a stored response. It is an
 // injective encoding: every segment is length-prefixed ("<len>:<bytes>"), so no choice of
-// host, path, query or key segments can make two different requests produce one key. It is stored in every
-// entry and compared on every read, so even a colliding store key (a hash) can never serve
-// one request another's answer.
+// host, path, query or application segments can make two different requests produce one
+// key. It is stored in every entry and compared on every read, so even a colliding store key
+// (a hash) can never serve one request another's answer.
 //
 //	G <scheme> <host> <target> [S <segments>]
 //
