@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/strata-cache/strata/negative"
@@ -81,6 +82,43 @@ type Config struct {
 	// be "http" or "https"). Only trust fields a proxy in front of the service sets or
 	// overwrites. Default none.
 	TrustHeaders []string
+
+	// KeySegments, when set, adds application segments to every key of a request: the
+	// tenant, the API version, whatever else the application answers on that is neither in
+	// the URL nor in a Vary field. They are one more length-prefixed component of the primary
+	// key, after the method class, scheme, host, target and query, which stay as they are:
+	// segments select among the entries of a URL, never another URL's, and a segment value
+	// cannot forge another request's key (["a,b"] and ["a", "b"] are different keys). Stored
+	// entries carry their full key and every read compares it, segments included, so requests
+	// with different segments never share an entry even when their store keys collide. nil
+	// and an empty list are the same key: the one a request has without KeySegments.
+	//
+	// It is called once per request (every method), on the request's goroutine, before
+	// anything else the cache does except Skip; the segments it returns hold for the whole
+	// request, its fill and any background refresh. It must be quick and deterministic for
+	// equal inputs. A request whose segments come from a request field (a tenant header)
+	// needs that field to be set by something the application trusts, as for TrustHeaders.
+	//
+	// The invalidation after a successful unsafe request (RFC 9111 §4.4) removes the entries
+	// of the request's own segments; Purge(url) removes the entries stored without segments,
+	// PurgeWithSegments those of given segments, PurgeTags works across segments.
+	//
+	// A KeySegments that panics (other than with http.ErrAbortHandler) is logged and its
+	// request passes the cache by ("fwd=bypass; detail=key-hook"): it is answered by the
+	// handler, nothing is looked up or stored for it, and for an unsafe method nothing is
+	// invalidated (the entries it would invalidate cannot be named), so a panic costs
+	// freshness, never isolation. Default nil (no segments).
+	KeySegments func(r *http.Request) []string
+
+	// Skip, when it returns true, passes a GET or HEAD request by the cache, as an upgrade
+	// is: no lookup, no store, no coalescing with other requests; the handler answers on the
+	// client's writer, with "Cache-Status: <Name>; fwd=bypass; detail=skip" and an Observer
+	// event with Reason "skip". It is asked about GET and HEAD only: other methods are
+	// never looked up or stored anyway, and a successful unsafe request still invalidates
+	// its URL (RFC 9111 §4.4), whatever Skip would say, because the write changes what
+	// other, unskipped requests have cached. A Skip that panics is logged and skips.
+	// Adapters take a per-middleware skip too (HandlerOptions.Skip). Default nil.
+	Skip func(r *http.Request) bool
 
 	// KeySecret seeds the keyed hash of store keys, so nobody can compute colliding requests
 	// offline (entries are verified on read regardless). Instances sharing an L2 must share

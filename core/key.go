@@ -15,18 +15,20 @@ type keyBuf [512]byte
 
 // The primary key (docs/ARCHITECTURE.md, "Keys") is the readable identity of a stored response. It is an
 // injective encoding: every segment is length-prefixed ("<len>:<bytes>"), so no choice of
-// host, path or query can make two different requests produce one key. It is stored in every
-// entry and compared on every read, so even a colliding store key (a hash) can never serve
-// one request another's answer.
+// host, path, query or application segments can make two different requests produce one
+// key. It is stored in every entry and compared on every read, so even a colliding store key
+// (a hash) can never serve one request another's answer.
 //
-//	G <scheme> <host> <target>
+//	G <scheme> <host> <target> [S <segments>]
 //
 //   - G: GET and HEAD share one entry (HEAD is served from GET);
 //   - scheme: "https" for a TLS connection or a trusted X-Forwarded-Proto, else "http";
 //   - host: Config.Host, else a trusted X-Forwarded-Host, else the request's Host, lower-cased;
 //   - target: the request target as the outermost layer received it (RequestURI), so mounts
 //     behind path rewriting (http.StripPrefix) never share entries; its query normalised by
-//     appendQuery.
+//     appendQuery;
+//   - segments: Config.KeySegments, when it returns any: 'S', their count, each segment
+//     length-prefixed (appendSegments). It only ever adds to the key: the parts above stay.
 //
 // Trusted request fields (Config.TrustHeaders), and the Host a request arrived with when
 // X-Forwarded-Host is trusted, are keyed as implicit Vary fields (see implicitVary): they
@@ -38,6 +40,7 @@ type keyParts struct {
 	host   string
 	path   string // escaped path as received
 	query  string // raw query as received
+	segs   string // encoded Config.KeySegments (appendSegments), "" for none
 }
 
 // primary builds the primary key of r into dst. ignore lists route-level ignored parameters.
@@ -54,7 +57,8 @@ func (c *Cache) primary(dst []byte, r *http.Request, ignore []string) []byte {
 	}
 	dst = appendSegLower(dst, c.keyHost(r))
 	dst = appendSegPath(dst, path)
-	return c.appendQuery(dst, query, ignore)
+	dst = c.appendQuery(dst, query, ignore)
+	return append(dst, c.segmentsOf(r)...)
 }
 
 // scheme is the scheme of a request: https for TLS, else a trusted X-Forwarded-Proto, else
@@ -89,7 +93,7 @@ func (c *Cache) keyHost(r *http.Request) string {
 
 // partsOf reads the key inputs of a request, for invalidations built from them.
 func (c *Cache) partsOf(r *http.Request) keyParts {
-	p := keyParts{scheme: c.scheme(r), host: c.keyHost(r)}
+	p := keyParts{scheme: c.scheme(r), host: c.keyHost(r), segs: c.segmentsOf(r)}
 	p.path, p.query = receivedTarget(r)
 	return p
 }
@@ -122,7 +126,8 @@ func (c *Cache) primaryOf(dst []byte, p keyParts, ignore []string) []byte {
 	dst = appendSeg(dst, p.scheme)
 	dst = appendSegLower(dst, p.host)
 	dst = appendSegPath(dst, p.path)
-	return c.appendQuery(dst, p.query, ignore)
+	dst = c.appendQuery(dst, p.query, ignore)
+	return append(dst, p.segs...)
 }
 
 // appendSeg appends "<len>:<s>".

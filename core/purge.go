@@ -67,7 +67,27 @@ func (c *Cache) invalidate(r *http.Request, h http.Header) {
 // Purge removes every stored variant of an absolute URL ("https://host/path?query") from all
 // tiers and, through the invalidation channel, from every instance's L1, then tells the
 // Purger. It returns the number of entries removed.
+//
+// With Config.KeySegments, Purge removes the URL's entries stored without segments (the
+// requests for which the hook returned none): it has no request to ask the hook about, and the
+// cache keeps no list of the segments a URL was stored under. PurgeWithSegments removes the
+// entries of given segments; to reach a URL under every segment at once, tag its answers
+// (Surrogate-Key, Policy.Tags) and use PurgeTags, or PurgeAll.
 func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
+	return c.purge(ctx, rawURL, nil)
+}
+
+// PurgeWithSegments is Purge for the entries a request with the given key segments
+// (Config.KeySegments) stored: PurgeWithSegments(ctx, "https://api.example.com/v1/plan",
+// "tenant-a") removes tenant A's copy of the URL and leaves the other tenants' alone. The
+// segments are compared exactly, in order, as the hook returned them; none is Purge. The
+// Purger is told the URL alone: a CDN keys without the cache's segments, and purging its
+// copy of the URL for everyone is the safe side.
+func (c *Cache) PurgeWithSegments(ctx context.Context, rawURL string, segments ...string) (int, error) {
+	return c.purge(ctx, rawURL, segments)
+}
+
+func (c *Cache) purge(ctx context.Context, rawURL string, segments []string) (int, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return 0, fmt.Errorf("core: purge %q: %w", rawURL, err)
@@ -75,7 +95,8 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) (int, error) {
 	if u.Host == "" {
 		return 0, fmt.Errorf("core: purge %q: the URL must be absolute (scheme and host)", rawURL)
 	}
-	p := keyParts{scheme: strings.ToLower(u.Scheme), host: u.Host, path: u.EscapedPath(), query: u.RawQuery}
+	p := keyParts{scheme: strings.ToLower(u.Scheme), host: u.Host, path: u.EscapedPath(), query: u.RawQuery,
+		segs: string(appendSegments(nil, segments))}
 	if c.cfg.Host != "" {
 		p.host = c.cfg.Host
 	}

@@ -13,6 +13,9 @@ import (
 //	POST ?url=/products/1      purge a URL (a relative URL uses the request's host)
 //	POST ?tag=product:1&tag=…  purge tags
 //	POST ?all=1                purge everything
+//	POST ?url=/plan&segment=tenant-a&segment=…
+//	                           purge a URL's entries under those key segments
+//	                           (Config.KeySegments; see PurgeWithSegments)
 //
 // It needs "Authorization: Bearer <token>" (compared in constant time): 401 without one, 403
 // with a wrong one. An empty token disables the endpoint (every request gets 403). It answers
@@ -66,7 +69,7 @@ func (c *Cache) PurgeHandler(token string) http.Handler {
 			if u.Host == "" {
 				u.Scheme, u.Host = "http", c.partsOf(r).host
 			}
-			n, err = c.Purge(r.Context(), u.String())
+			n, err = c.PurgeWithSegments(r.Context(), u.String(), q["segment"]...)
 		default:
 			writeJSON(http.StatusBadRequest, map[string]string{"error": "give url=, tag= or all=1"})
 			return

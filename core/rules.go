@@ -33,6 +33,8 @@ const (
 	ReasonConnect       Reason = "connect"        // CONNECT: passed through, never looked up or stored (bypass.go)
 	ReasonInvalidated   Reason = "invalidated"    // a purge of the key came while the handler ran: served, not stored (fence.go)
 	ReasonOnlyIfCached  Reason = "only-if-cached" // RFC 9111 §5.2.1.7: nothing stored for a request that takes only a stored answer (504)
+	ReasonSkip          Reason = "skip"           // Config.Skip or an adapter's skip: passed through, never looked up or stored (hooks.go)
+	ReasonKeyHook       Reason = "key-hook"       // Config.KeySegments panicked: passed through, never looked up or stored (hooks.go)
 )
 
 // freshness is the outcome of the storability and freshness rules for one response.

@@ -46,6 +46,13 @@ type HandlerOptions struct {
 	// their pooled contexts. The refresh is then left to the key's next request, which
 	// revalidates in the foreground. Middleware sets DetachAsIs.
 	Detach func(*http.Request) *http.Request
+
+	// Skip is the adapter's own skip predicate (echo's Skipper, a gin or chi option), asked
+	// as Config.Skip is, before it: a GET or HEAD for which it returns true passes the cache
+	// by to next, with "Cache-Status: <Name>; fwd=bypass; detail=skip"; other methods are
+	// not asked about, and a successful unsafe request still invalidates. A Skip that panics
+	// is logged and skips. Default nil.
+	Skip func(*http.Request) bool
 }
 
 // DetachAsIs is a HandlerOptions.Detach for a next handler that holds no pooled
@@ -54,7 +61,16 @@ func DetachAsIs(r *http.Request) *http.Request { return r }
 
 // Handler is Middleware with options, for adapters.
 func (c *Cache) Handler(next http.Handler, o HandlerOptions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, o) })
+	if o.Skip == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, o) })
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && c.skipped(o.Skip, r) {
+			c.serveBypass(w, r, next, o.Route, ReasonSkip)
+			return
+		}
+		c.serve(w, r, next, o)
+	})
 }
 
 // exchange is the state of one request through the cache.
@@ -104,6 +120,13 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
+	if c.cfg.Skip != nil || c.cfg.KeySegments != nil { // the application's hooks (hooks.go)
+		var reason Reason
+		if r, reason = c.hooks(r); reason != "" {
+			c.serveBypass(w, r, next, o.Route, reason)
+			return
+		}
+	}
 	route := o.Route
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if reason := bypassReason(r); reason != "" {

@@ -15,7 +15,31 @@ import (
 // outer middleware cannot flush is refreshed in the background, with a copy of chi's route
 // context (chi pools the request's own).
 func Middleware(c *core.Cache) func(http.Handler) http.Handler {
+	return MiddlewareWithConfig(c, Config{})
+}
+
+// Config configures [MiddlewareWithConfig].
+type Config struct {
+	// Skip, when it returns true for a GET or HEAD request, passes the request by the cache
+	// to the next handler: nothing is looked up or stored, and the response says
+	// "Cache-Status: strata; fwd=bypass; detail=skip" (core.Config.Skip, per middleware). It
+	// is not asked about other methods: they are never looked up or stored, and a successful
+	// unsafe request still invalidates its URL, as the write changes what other requests
+	// have cached. A route's Policy still sets the Cache-Control, CDN-Cache-Control and Vary
+	// fields for the CDN and the browser. Mounted with r.Use, the cache runs before chi
+	// routes the request, so chi's route pattern is not known yet: decide on the request.
+	// Default: skip nothing.
+	Skip func(r *http.Request) bool
+}
+
+// MiddlewareWithConfig is [Middleware] with a [Config]:
+//
+//	r.Use(chicache.MiddlewareWithConfig(cache, chicache.Config{
+//		Skip: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/") },
+//	}))
+func MiddlewareWithConfig(c *core.Cache, config Config) func(http.Handler) http.Handler {
 	opts := core.HandlerOptions{Route: routePattern, Detach: detach}
+	opts.Skip = config.Skip
 	return func(next http.Handler) http.Handler { return c.Handler(next, opts) }
 }
 

@@ -9,7 +9,8 @@
 //		Get("/products/{id}", getProduct)
 //
 // Middleware serves GET and HEAD from the cache and invalidates on successful unsafe requests.
-// Policy declares a route's policy. No caching logic lives here: chi handlers are net/http
+// MiddlewareWithConfig takes a Skip func(*http.Request) bool: the GET and HEAD requests it
+// selects pass the cache by ("fwd=bypass; detail=skip"). Policy declares a route's policy. No caching logic lives here: chi handlers are net/http
 // handlers, so the adapter only adds chi's route pattern as the metrics label, and gives a
 // background refresh (a stale answer an outer middleware cannot flush) its own clone of chi's
 // route context, which chi pools.

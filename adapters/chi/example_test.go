@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -48,4 +49,26 @@ func ExamplePolicy() {
 	r.ServeHTTP(w, httptest.NewRequest("GET", "/me", nil))
 	fmt.Println(w.Header().Get("Cache-Control"), "|", w.Header().Get("Cache-Status"))
 	// Output: private | strata; fwd=uri-miss; fwd-status=200; detail=private
+}
+
+// Config.Skip passes the GET and HEAD requests it selects by the cache: the next handler
+// answers them, nothing is looked up or stored, and Cache-Status says so.
+func ExampleMiddlewareWithConfig() {
+	cache, _ := core.New(core.Config{})
+	defer func() { _ = cache.Close() }()
+	r := chi.NewRouter()
+	r.Use(chicache.MiddlewareWithConfig(cache, chicache.Config{
+		Skip: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/") },
+	}))
+	handler := func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }
+	r.With(chicache.Policy(headers.Public(time.Minute))).Get("/admin/stats", handler)
+	r.With(chicache.Policy(headers.Public(time.Minute))).Get("/stats", handler)
+	for _, path := range []string{"/admin/stats", "/stats"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Status"))
+	}
+	// Output:
+	// /admin/stats: "strata; fwd=bypass; detail=skip"
+	// /stats: "strata; fwd=uri-miss; ttl=60; stored"
 }

@@ -10,6 +10,19 @@ import (
 	"github.com/strata-cache/strata/headers"
 )
 
+// Config configures [MiddlewareWithConfig].
+type Config struct {
+	// Skipper, when it returns true for a GET or HEAD request, passes the request by the
+	// cache to the rest of the chain: nothing is looked up or stored, and the response says
+	// "Cache-Status: strata; fwd=bypass; detail=skip" (core.Config.Skip, per middleware). It
+	// is not asked about other methods: they are never looked up or stored, and a successful
+	// unsafe request still invalidates its URL, as the write changes what other requests
+	// have cached. A route's Policy still sets the Cache-Control, CDN-Cache-Control and Vary
+	// fields for the CDN and the browser. echo's middleware.Skipper and
+	// middleware.DefaultSkipper can be assigned to it. Default: skip nothing.
+	Skipper func(c echo.Context) bool
+}
+
 // Middleware returns echo middleware that caches responses through c. Register it with
 // e.Use, after middleware.Recover:
 //
@@ -23,7 +36,16 @@ import (
 // cache, with the Response already committed, so echo's error handler does not answer it
 // again. It labels metrics with echo's route path.
 func Middleware(c *core.Cache) echo.MiddlewareFunc {
-	m := &middleware{cache: c}
+	return MiddlewareWithConfig(c, Config{})
+}
+
+// MiddlewareWithConfig is [Middleware] with a [Config]:
+//
+//	e.Use(echocache.MiddlewareWithConfig(cache, echocache.Config{
+//		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/admin/") },
+//	}))
+func MiddlewareWithConfig(c *core.Cache, config Config) echo.MiddlewareFunc {
+	m := &middleware{cache: c, skip: config.Skipper}
 	m.pool.New = func() any { return m.newBinding() }
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec echo.Context) error { return m.serve(ec, next) }
@@ -87,6 +109,7 @@ func hideQuery(ec echo.Context, r, in *http.Request) (restore func()) {
 
 type middleware struct {
 	cache *core.Cache
+	skip  func(echo.Context) bool
 	pool  sync.Pool // *binding
 }
 
@@ -117,7 +140,13 @@ func (w *clientWriter) Unwrap() http.ResponseWriter { return w.Response }
 
 func (m *middleware) newBinding() any {
 	b := new(binding)
-	b.h = m.cache.Handler(b, core.HandlerOptions{Route: b.route})
+	opts := core.HandlerOptions{Route: b.route}
+	if m.skip != nil {
+		opts.Skip = func(*http.Request) bool { return m.skip(b.ec) }
+		b.h = m.cache.Handler(b, opts)
+	} else {
+		b.h = m.cache.Handler(b, opts)
+	}
 	return b
 }
 

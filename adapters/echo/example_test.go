@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -61,4 +62,26 @@ func ExampleMiddleware_error() {
 	e.ServeHTTP(w, httptest.NewRequest("GET", "/busy", nil))
 	fmt.Print(w.Code, " ", w.Header().Get("Cache-Status"), " ", w.Body.String())
 	// Output: 503 strata; fwd=uri-miss; fwd-status=503; detail=status {"message":"busy"}
+}
+
+// The Skipper passes the GET and HEAD requests it selects by the cache: the rest of the chain
+// answers them, nothing is looked up or stored, and Cache-Status says so.
+func ExampleMiddlewareWithConfig() {
+	cache, _ := core.New(core.Config{})
+	defer func() { _ = cache.Close() }()
+	e := echo.New()
+	e.Use(echocache.MiddlewareWithConfig(cache, echocache.Config{
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/admin/") },
+	}))
+	handler := func(c echo.Context) error { return c.String(http.StatusOK, "ok") }
+	e.GET("/admin/stats", handler, echocache.Policy(headers.Public(time.Minute)))
+	e.GET("/stats", handler, echocache.Policy(headers.Public(time.Minute)))
+	for _, path := range []string{"/admin/stats", "/stats"} {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Status"))
+	}
+	// Output:
+	// /admin/stats: "strata; fwd=bypass; detail=skip"
+	// /stats: "strata; fwd=uri-miss; ttl=60; stored"
 }

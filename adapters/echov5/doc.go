@@ -10,7 +10,8 @@
 //	e.GET("/products/:id", getProduct, echocache.Policy(headers.Public(10*time.Second).SMaxAge(time.Minute)))
 //
 // Middleware serves GET and HEAD from the cache and invalidates on successful unsafe requests.
-// MiddlewareWithConfig takes echo's conventional Skipper. Policy declares a route's policy. No
+// MiddlewareWithConfig takes echo's conventional Skipper: the GET and HEAD requests it selects
+// pass the cache by ("fwd=bypass; detail=skip"). Policy declares a route's policy. No
 // caching logic lives here: the adapter runs the rest of echo's chain as the cache's handler,
 // labels metrics with echo's route path (c.Path()), and otherwise leaves echo alone.
 //

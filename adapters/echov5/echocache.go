@@ -12,12 +12,14 @@ import (
 
 // Config configures [MiddlewareWithConfig].
 type Config struct {
-	// Skipper, when it returns true, leaves the request to the rest of the chain without the
-	// cache: nothing is looked up, stored or invalidated (a skipped unsafe request does not
-	// purge), and the response gets no Cache-Status. A route's Policy still sets the
-	// Cache-Control, CDN-Cache-Control and Vary fields for the CDN and the browser. echo's
-	// middleware.Skipper and middleware.DefaultSkipper can be assigned to it. Default: skip
-	// nothing.
+	// Skipper, when it returns true for a GET or HEAD request, passes the request by the
+	// cache to the rest of the chain: nothing is looked up or stored, and the response says
+	// "Cache-Status: strata; fwd=bypass; detail=skip" (core.Config.Skip, per middleware). It
+	// is not asked about other methods: they are never looked up or stored, and a successful
+	// unsafe request still invalidates its URL, as the write changes what other requests
+	// have cached. A route's Policy still sets the Cache-Control, CDN-Cache-Control and Vary
+	// fields for the CDN and the browser. echo's middleware.Skipper and
+	// middleware.DefaultSkipper can be assigned to it. Default: skip nothing.
 	Skipper func(c *echo.Context) bool
 }
 
@@ -171,16 +173,19 @@ func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *middleware) newBinding() any {
 	b := new(binding)
-	b.h = m.cache.Handler(b, core.HandlerOptions{Route: b.route})
+	opts := core.HandlerOptions{Route: b.route}
+	if m.skip != nil {
+		opts.Skip = func(*http.Request) bool { return m.skip(b.ec) }
+		b.h = m.cache.Handler(b, opts)
+	} else {
+		b.h = m.cache.Handler(b, opts)
+	}
 	return b
 }
 
 func (b *binding) route(*http.Request) string { return b.ec.Path() }
 
 func (m *middleware) serve(ec *echo.Context, next echo.HandlerFunc) error {
-	if m.skip != nil && m.skip(ec) {
-		return next(ec)
-	}
 	if ec.Request().Method == http.MethodHead {
 		// echo routes HEAD apart from GET. The cache answers HEAD from the GET entry and
 		// fills that entry by running the chain as GET, so it takes only a HEAD that echo

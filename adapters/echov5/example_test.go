@@ -73,7 +73,8 @@ func ExampleMiddleware_error() {
 	// 503 strata; fwd=uri-miss; fwd-status=503; detail=status {"message":"busy"}
 }
 
-// The Skipper leaves the requests it selects to the rest of the chain, without the cache.
+// The Skipper passes the GET and HEAD requests it selects by the cache: the rest of the chain
+// answers them, nothing is looked up or stored, and Cache-Status says so.
 func ExampleMiddlewareWithConfig() {
 	cache, _ := core.New(core.Config{})
 	defer func() { _ = cache.Close() }()
@@ -90,6 +91,6 @@ func ExampleMiddlewareWithConfig() {
 		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Status"))
 	}
 	// Output:
-	// /admin/stats: ""
+	// /admin/stats: "strata; fwd=bypass; detail=skip"
 	// /stats: "strata; fwd=uri-miss; ttl=60; stored"
 }

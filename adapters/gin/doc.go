@@ -8,7 +8,9 @@
 //	r.GET("/products/:id", gincache.Policy(headers.Public(10*time.Second).SMaxAge(time.Minute)), getProduct)
 //
 // Middleware serves GET and HEAD from the cache and invalidates on successful unsafe requests.
-// Policy declares a route's policy. No caching logic lives here: the adapter runs the rest of
+// MiddlewareWithConfig takes a Skip func(*gin.Context) bool (gin's Skipper type): the GET and
+// HEAD requests it selects pass the cache by ("fwd=bypass; detail=skip"). Policy declares a
+// route's policy. No caching logic lives here: the adapter runs the rest of
 // gin's chain as the cache's handler, labels metrics with gin's FullPath, and otherwise
 // leaves gin alone.
 //

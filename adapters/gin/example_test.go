@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,4 +49,26 @@ func ExamplePolicy() {
 	r.ServeHTTP(w, httptest.NewRequest("GET", "/me", nil))
 	fmt.Println(w.Header().Get("Cache-Control"), "|", w.Header().Get("Cache-Status"))
 	// Output: private | strata; fwd=uri-miss; fwd-status=200; detail=private
+}
+
+// Config.Skip passes the GET and HEAD requests it selects by the cache: the rest of the chain
+// answers them, nothing is looked up or stored, and Cache-Status says so.
+func ExampleMiddlewareWithConfig() {
+	cache, _ := core.New(core.Config{})
+	defer func() { _ = cache.Close() }()
+	r := gin.New()
+	r.Use(gin.Recovery(), gincache.MiddlewareWithConfig(cache, gincache.Config{
+		Skip: func(c *gin.Context) bool { return strings.HasPrefix(c.FullPath(), "/admin/") },
+	}))
+	handler := func(c *gin.Context) { c.String(http.StatusOK, "ok") }
+	r.GET("/admin/stats", gincache.Policy(headers.Public(time.Minute)), handler)
+	r.GET("/stats", gincache.Policy(headers.Public(time.Minute)), handler)
+	for _, path := range []string{"/admin/stats", "/stats"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Status"))
+	}
+	// Output:
+	// /admin/stats: "strata; fwd=bypass; detail=skip"
+	// /stats: "strata; fwd=uri-miss; ttl=60; stored"
 }

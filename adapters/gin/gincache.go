@@ -20,7 +20,30 @@ import (
 // gin's FullPath. A handler's panic reaches gin's Recovery unchanged, after the cache has
 // cleaned up.
 func Middleware(c *core.Cache) gin.HandlerFunc {
-	m := &middleware{cache: c}
+	return MiddlewareWithConfig(c, Config{})
+}
+
+// Config configures [MiddlewareWithConfig].
+type Config struct {
+	// Skip, when it returns true for a GET or HEAD request, passes the request by the cache
+	// to the rest of the chain: nothing is looked up or stored, and the response says
+	// "Cache-Status: strata; fwd=bypass; detail=skip" (core.Config.Skip, per middleware). It
+	// is not asked about other methods: they are never looked up or stored, and a successful
+	// unsafe request still invalidates its URL, as the write changes what other requests
+	// have cached. A route's Policy still sets the Cache-Control, CDN-Cache-Control and Vary
+	// fields for the CDN and the browser. A gin.Skipper (gin.LoggerConfig's) can be assigned
+	// to it. Default: skip nothing.
+	Skip func(c *gin.Context) bool
+}
+
+// MiddlewareWithConfig is [Middleware] with a [Config], in the style of gin's
+// LoggerWithConfig:
+//
+//	r.Use(gin.Recovery(), gincache.MiddlewareWithConfig(cache, gincache.Config{
+//		Skip: func(c *gin.Context) bool { return strings.HasPrefix(c.FullPath(), "/admin/") },
+//	}))
+func MiddlewareWithConfig(c *core.Cache, config Config) gin.HandlerFunc {
+	m := &middleware{cache: c, skip: config.Skip}
 	m.pool.New = func() any { return m.newBinding() }
 	return m.serve
 }
@@ -53,6 +76,7 @@ func Policy(p headers.Policy) gin.HandlerFunc {
 
 type middleware struct {
 	cache *core.Cache
+	skip  func(*gin.Context) bool
 	pool  sync.Pool // *binding
 }
 
@@ -106,7 +130,13 @@ func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *middleware) newBinding() any {
 	b := new(binding)
-	b.h = m.cache.Handler(b, core.HandlerOptions{Route: b.route})
+	opts := core.HandlerOptions{Route: b.route}
+	if m.skip != nil {
+		opts.Skip = func(*http.Request) bool { return m.skip(b.gc) }
+		b.h = m.cache.Handler(b, opts)
+	} else {
+		b.h = m.cache.Handler(b, opts)
+	}
 	return b
 }
 
