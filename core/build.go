@@ -67,7 +67,7 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	// Negative caching (storing an error without explicit freshness) needs a route policy,
 	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
 	negOK := hasPolicy || c.cfg.Negative.AllRoutes
-	f := decide(status, h, x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
+	f := decide(status, c.decisionHeader(h), x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
 		heuristic{fraction: c.cfg.HeuristicFreshness, max: c.cfg.HeuristicMax})
 	if f.reason != ReasonNone {
 		b.reason = f.reason

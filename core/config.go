@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/strata-cache/strata/negative"
@@ -169,6 +171,16 @@ type Config struct {
 	// HeuristicMax caps a heuristic freshness lifetime. Default 24h when HeuristicFreshness
 	// is set.
 	HeuristicMax time.Duration
+
+	// TargetedFields lists targeted cache-control fields (RFC 9213) that this cache obeys, in
+	// order of precedence, e.g. "CDN-Cache-Control" for a cache that acts as a CDN. The first
+	// one a response carries with a valid, non-empty value replaces its Cache-Control and
+	// Expires for this cache's storage and freshness decisions; it is still forwarded
+	// unchanged, for the caches downstream that it may target too. Strata usually runs in
+	// the origin's own process behind a CDN, and the CDN-Cache-Control its route policies
+	// send is meant for that CDN, not for Strata: so none is obeyed unless listed here.
+	// "Cache-Control" itself is not a targeted field. Default none.
+	TargetedFields []string
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -261,6 +273,17 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.HeuristicFreshness > 0 && cfg.HeuristicMax == 0 {
 		cfg.HeuristicMax = 24 * time.Hour
+	}
+	if len(cfg.TargetedFields) > 0 {
+		names := make([]string, 0, len(cfg.TargetedFields)) // the caller's slice is left as it is
+		for _, f := range cfg.TargetedFields {
+			name := http.CanonicalHeaderKey(strings.TrimSpace(f))
+			if name == "" || name == "Cache-Control" || strings.ContainsAny(name, " \t:,") {
+				return cfg, fmt.Errorf("core: TargetedFields: %q is not a targeted field name", f)
+			}
+			names = append(names, name)
+		}
+		cfg.TargetedFields = names
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

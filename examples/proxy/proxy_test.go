@@ -87,6 +87,14 @@ func newUpstream(t *testing.T) *upstream {
 				_, _ = io.WriteString(w, strings.Repeat("x", 1024))
 				_ = http.NewResponseController(w).Flush()
 			}
+		case "/cdn-chunked":
+			// Only the CDN may keep it (RFC 9213 §3.1), and it comes in chunks.
+			h.Set("Cache-Control", "no-store")
+			h.Set("CDN-Cache-Control", "max-age=60")
+			for range 4 {
+				_, _ = io.WriteString(w, strings.Repeat("y", 1024))
+				_ = http.NewResponseController(w).Flush()
+			}
 		case "/events":
 			h.Set("Content-Type", "text/event-stream")
 			h.Set("Cache-Control", "max-age=60")
@@ -142,7 +150,7 @@ func startProxy(t *testing.T, up *upstream, o ProxyOptions) (*httptest.Server, *
 	up.mu.Lock()
 	up.now = clk.Now
 	up.mu.Unlock()
-	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1})
+	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1, TargetedFields: o.TargetedFields})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,6 +384,31 @@ func TestProxyChunkedIsStored(t *testing.T) {
 	}
 }
 
+// With CDN-Cache-Control obeyed, a chunked answer it lets the cache keep is buffered and
+// stored although its Cache-Control says no-store, which still reaches the client; without
+// it, the answer streams through.
+func TestProxyTargetedField(t *testing.T) {
+	up := newUpstream(t)
+	px, _ := startProxy(t, up, ProxyOptions{TargetedFields: []string{"CDN-Cache-Control"}})
+	resp, _ := send(t, "GET", px.URL+"/cdn-chunked")
+	wantStatus(t, resp, "strata; fwd=uri-miss", "stored")
+	resp, body := send(t, "GET", px.URL+"/cdn-chunked")
+	wantStatus(t, resp, "strata; hit")
+	if len(body) != 4*1024 || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Cdn-Cache-Control") != "max-age=60" {
+		t.Fatalf("hit: %d bytes, %v", len(body), resp.Header)
+	}
+
+	up = newUpstream(t)
+	px, _ = startProxy(t, up, ProxyOptions{})
+	for range 2 {
+		resp, _ = send(t, "GET", px.URL+"/cdn-chunked")
+		wantStatus(t, resp, "strata; fwd=uri-miss")
+	}
+	if n := up.count("GET /cdn-chunked"); n != 2 {
+		t.Fatalf("upstream saw %d GETs, want 2", n)
+	}
+}
+
 func TestProxyEventStreamStreams(t *testing.T) {
 	up := newUpstream(t)
 	px, _ := startProxy(t, up, ProxyOptions{})
@@ -505,8 +538,13 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	c, u, err := parseFlags([]string{"-upstream", "https://api.example.com/base"}, io.Discard)
-	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 {
+	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 ||
+		len(c.targeted) != 1 || c.targeted[0] != "CDN-Cache-Control" {
 		t.Fatalf("defaults: %+v %v %v", c, u, err)
+	}
+	c, _, _ = parseFlags([]string{"-upstream", "http://x", "-targeted", ""}, io.Discard)
+	if len(c.targeted) != 0 {
+		t.Fatalf("-targeted '': %q", c.targeted)
 	}
 }
 
