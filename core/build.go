@@ -73,6 +73,11 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		b.reason = f.reason
 		return b
 	}
+	if c.cfg.StaleIfError > 0 && !f.sieSet && !f.noStale && !f.sMaxAge {
+		// RFC 9111 §4.2.4: the operator's leave to serve stale when the origin fails, for a
+		// response that neither forbids it nor sets its own window.
+		f.sie = c.cfg.StaleIfError
+	}
 	fields, _ := varyFields(h)
 	if len(fields) == 0 && x.vrec != nil {
 		// The URL's other responses vary: keep this one a variant of the same record, so they

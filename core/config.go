@@ -181,6 +181,15 @@ type Config struct {
 	// send is meant for that CDN, not for Strata: so none is obeyed unless listed here.
 	// "Cache-Control" itself is not a targeted field. Default none.
 	TargetedFields []string
+	// StaleIfError serves an entry up to this long past its freshness when the origin fails
+	// to answer it (a 5xx answer or a panic; examples/proxy answers 502 for an upstream it
+	// cannot reach), as a response's own stale-if-error does (RFC 5861 §4): for responses
+	// that set no stale-if-error of their own and do not forbid stale answers
+	// (must-revalidate, proxy-revalidate, no-cache, s-maxage). RFC 9111 §4.2.4 lets a cache
+	// serve stale when it cannot reach the origin, or when configured to; a stale answer says
+	// so in Cache-Status (detail=stale-if-error). Entries stay in the tiers that much longer.
+	// Default 0 (off: only a response's own stale-if-error).
+	StaleIfError time.Duration
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -284,6 +293,9 @@ func (cfg Config) withDefaults() (Config, error) {
 			names = append(names, name)
 		}
 		cfg.TargetedFields = names
+	}
+	if cfg.StaleIfError < 0 {
+		return cfg, errors.New("core: StaleIfError must not be negative")
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

@@ -39,6 +39,7 @@ type freshness struct {
 	fresh    time.Duration // freshness_lifetime (RFC 9111 §4.2.1)
 	initAge  time.Duration // corrected_initial_age (§4.2.3)
 	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
+	sieSet   bool          // the response sets stale-if-error itself (Config.StaleIfError yields to it)
 	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
 	sMaxAge  bool          // s-maxage, which implies proxy-revalidate for a client's max-stale (§5.2.2.10)
 	noCache  bool          // unqualified no-cache: stale at once, revalidated on every use (§5.2.2.4)
@@ -174,6 +175,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		f.swr = cc.StaleWhileRevalidate.Duration()
 		f.sie = cc.StaleIfError.Duration()
 	}
+	f.sieSet = cc.StaleIfError.Valid
 	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 && !f.noCache {
 		f.reason = ReasonNoFreshness
 	}

@@ -469,6 +469,32 @@ func TestProxyUpstreamDown(t *testing.T) {
 	wantStatus(t, resp, "strata; fwd=uri-miss; fwd-status=502")
 }
 
+// An upstream that goes away: with core.Config.StaleIfError, the stale entry answers
+// instead of the proxy's 502 (RFC 9111 §4.2.4).
+func TestProxyUpstreamDownServesStale(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=1")
+		_, _ = io.WriteString(w, "kept")
+	}))
+	target, _ := url.Parse(up.URL)
+	clk := &testClock{t: time.Now()}
+	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1, StaleIfError: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cache.Close() }()
+	px := httptest.NewServer(NewProxyWithOptions(target, cache, ProxyOptions{ErrorLog: discardLog()}))
+	defer px.Close()
+	send(t, "GET", px.URL+"/a")
+	up.Close()
+	clk.Advance(10 * time.Second)
+	resp, body := send(t, "GET", px.URL+"/a")
+	if resp.StatusCode != http.StatusOK || body != "kept" {
+		t.Fatalf("upstream down: %d %q", resp.StatusCode, body)
+	}
+	wantStatus(t, resp, "strata; fwd=stale; fwd-status=502", "detail=stale-if-error")
+}
+
 // TestRun runs the command itself: flags, the proxy listener and the metrics listener.
 func TestRun(t *testing.T) {
 	up := newUpstream(t)
@@ -531,6 +557,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-upstream", "http://x", "extra"}, "unexpected arguments"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 		{[]string{"-upstream", "http://x", "-heuristic", "2"}, "want a fraction between 0 and 1"},
+		{[]string{"-upstream", "http://x", "-stale-if-error", "-1s"}, "must not be negative"},
 	} {
 		_, _, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -539,7 +566,7 @@ func TestFlags(t *testing.T) {
 	}
 	c, u, err := parseFlags([]string{"-upstream", "https://api.example.com/base"}, io.Discard)
 	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 ||
-		len(c.targeted) != 1 || c.targeted[0] != "CDN-Cache-Control" {
+		len(c.targeted) != 1 || c.targeted[0] != "CDN-Cache-Control" || c.staleIfError != 10*time.Minute {
 		t.Fatalf("defaults: %+v %v %v", c, u, err)
 	}
 	c, _, _ = parseFlags([]string{"-upstream", "http://x", "-targeted", ""}, io.Discard)
