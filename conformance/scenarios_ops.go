@@ -460,7 +460,7 @@ func panicScenarios() []Scenario {
 	}
 }
 
-// errorScenarios: handler errors are passed on, never stored.
+// errorScenarios: handler errors are passed on, stored only with explicit freshness.
 func errorScenarios() []Scenario {
 	return []Scenario{
 		{
@@ -472,11 +472,22 @@ func errorScenarios() []Scenario {
 			},
 		},
 		{
-			Name:   "error/502-with-max-age",
+			// RFC 9111 §3: the origin's explicit freshness covers its error too.
+			Name:   "error/502-with-max-age-stored",
 			Routes: []Route{get("/a", respond(502, "bad gateway", "Cache-Control: max-age=60"))},
 			Steps: []Step{
-				{Path: "/a", Status: 502, Want: with(notStored("status"), Body("bad gateway")), Runs: Runs{"/a": 1}},
-				{Path: "/a", Status: 502, Want: notStored("status"), Runs: Runs{"/a": 2}},
+				{Path: "/a", Status: 502, Want: []Check{CacheStatus(missStored60), Body("bad gateway")}, Runs: Runs{"/a": 1}},
+				{Path: "/a", Status: 502, Want: []Check{CacheStatus(hit60), Body("bad gateway")}, Runs: Runs{"/a": 1}},
+			},
+		},
+		{
+			// A 5xx without explicit freshness is never stored, whatever the heuristic.
+			Name:   "error/503-heuristic-never",
+			Config: func(c *core.Config) { c.HeuristicFreshness = 0.1 },
+			Routes: []Route{get("/a", respond(503, "busy", "Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat)))},
+			Steps: []Step{
+				{Path: "/a", Status: 503, Want: with(notStored("status"), Body("busy")), Runs: Runs{"/a": 1}},
+				{Path: "/a", Status: 503, Want: notStored("status"), Runs: Runs{"/a": 2}},
 			},
 		},
 		{

@@ -20,7 +20,7 @@ const (
 	ReasonAuthorization Reason = "authorization" // RFC 9111 §3.5
 	ReasonSetCookie     Reason = "set-cookie"    // safe default: a cookie is per user
 	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
-	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx
+	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx without explicit freshness
 	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
 	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes, or entry over Config.MaxEntryBytes
 	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
@@ -59,12 +59,18 @@ type freshness struct {
 func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time, heur heuristic) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
-	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status >= 500 || status > 599 {
+	// have, and 304 is not a representation.
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status > 599 {
 		f.reason = ReasonStatus
 		return f
 	}
 	cc := headers.ParseCacheControl(h["Cache-Control"])
+	// §3 lets any final status be stored with explicit freshness (§4.2.1); a server error is
+	// stored only so, never by the negative rules or the heuristic: the origin said how long.
+	if status >= 500 && !cc.SMaxAge.Valid && !cc.MaxAge.Valid && len(h["Expires"]) == 0 {
+		f.reason = ReasonStatus
+		return f
+	}
 	// §5.2.2.3: must-understand stores a response only in a cache that implements its status
 	// code's caching rules, and such a cache ignores no-store.
 	if cc.MustUnderstand {
@@ -183,7 +189,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 }
 
 // heuristicallyCacheable lists the statuses RFC 9110 §15.1 calls heuristically cacheable that
-// this cache stores (not 206: no range support; not 501: no 5xx is stored). They are the
+// this cache stores (not 206: no range support; not 501: a 5xx needs explicit freshness). They are the
 // statuses whose caching rules it implements, so also those it "understands" (§5.2.2.3).
 func heuristicallyCacheable(status int) bool {
 	switch status {
