@@ -567,7 +567,16 @@ func keyScenarios() []Scenario {
 			Steps: []Step{
 				{Note: "a Range miss passes through unstored", Path: "/a", Header: []string{"Range: bytes=0-0"}, Status: 200, Want: notStored("no-store"), Runs: Runs{"/a": 1}},
 				{Path: "/a", Want: []Check{CacheStatus(missStored60), Body("v2")}, Runs: Runs{"/a": 2}},
-				{Note: "a hit ignores Range (RFC 9110 §14.2)", Path: "/a", Header: []string{"Range: bytes=0-0"}, Status: 200, Want: []Check{CacheStatus(hit60), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Note: "a hit answers one range (RFC 9110 §14)", Path: "/a", Header: []string{"Range: bytes=0-0"}, Status: 206,
+					Want: []Check{CacheStatus(hit60), Body("v"), Header("Content-Range", "bytes 0-0/2"), Header("Content-Length", "1")}, Runs: Runs{"/a": 2}},
+				{Note: "a suffix range", Path: "/a", Header: []string{"Range: bytes=-1"}, Status: 206,
+					Want: []Check{CacheStatus(hit60), Body("2"), Header("Content-Range", "bytes 1-1/2")}, Runs: Runs{"/a": 2}},
+				{Note: "unsatisfiable (§15.5.17)", Path: "/a", Header: []string{"Range: bytes=5-"}, Status: 416,
+					Want: []Check{CacheStatus(hit60), Header("Content-Range", "bytes */2")}, Runs: Runs{"/a": 2}},
+				{Note: "If-Range with another ETag: the whole (§13.1.5)", Path: "/a", Header: []string{"Range: bytes=0-0", `If-Range: "other"`}, Status: 200,
+					Want: []Check{CacheStatus(hit60), Body("v2")}, Runs: Runs{"/a": 2}},
+				{Note: "several ranges: the whole (§14.2)", Path: "/a", Header: []string{"Range: bytes=0-0,1-1"}, Status: 200,
+					Want: []Check{CacheStatus(hit60), Body("v2")}, Runs: Runs{"/a": 2}},
 			},
 		},
 	}

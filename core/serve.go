@@ -447,6 +447,11 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			status = http.StatusPreconditionFailed
 		}
 	}
+	ranged, first, last := false, 0, 0
+	if status == http.StatusOK && len(r.Header["Range"]) > 0 {
+		ranged = true
+		status, first, last = rangeOf(r, e.etag, e.lastMod, len(body)) // RFC 9110 §14 (ranges.go)
+	}
 	h := w.Header()
 	// One backing array for every value, plus Age, Cache-Status and Content-Length.
 	vals := make([]string, len(fields)+3)
@@ -462,10 +467,10 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			upstream, i = fields[i:j], j
 			continue
 		}
-		if status == http.StatusOK || status == e.status || !etag.OmitOn304(name, e.etag != "") {
-			if status != e.status && status != http.StatusNotModified {
+		if status == e.status || status == http.StatusPartialContent || !etag.OmitOn304(name, e.etag != "") {
+			if status != e.status && status != http.StatusNotModified && status != http.StatusPartialContent {
 				i = j
-				continue // 412: no representation fields
+				continue // 412, 416: no representation fields
 			}
 			for n := i; n < j; n++ {
 				vals[n] = fields[n].value
@@ -483,8 +488,15 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	vals[n+1] = c.renderStatus(cs)
 	h["Cache-Status"] = statusLines(upstream, vals[n+1:n+2:n+2])
 	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
+	if ranged && status != http.StatusOK {
+		h["Content-Range"] = []string{contentRange(status, first, last, len(body))}
+		body = body[first : last+1]
+		if status != http.StatusPartialContent {
+			body = nil // 416
+		}
+	}
 	if bodyOK {
-		if e.clen != "" {
+		if e.clen != "" && status == e.status {
 			vals[n+2] = e.clen
 		} else {
 			vals[n+2] = itoa(len(body))
