@@ -436,11 +436,7 @@ func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, cs 
 func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fields []field, body []byte, cs cacheStatus, now int64) int {
 	status := e.status
 	if status >= 200 && status < 300 && hasPreconditions(r.Header) {
-		var lm time.Time
-		if e.lastMod != 0 {
-			lm = time.Unix(e.lastMod, 0)
-		}
-		switch etag.Evaluate(r.Method, r.Header, e.etag, lm) {
+		switch etag.Evaluate(r.Method, r.Header, e.etag, modifiedAt(r.Header, e, fields)) { // validators.go
 		case etag.Unmodified:
 			status = http.StatusNotModified
 		case etag.PreconditionFailed:
