@@ -263,8 +263,12 @@ func statusCodeScenarios() []Scenario {
 		stored("status/301-explicit", 301, "moved", []string{"Location: /b"}, Header("Location", "/b")),
 		stored("status/302-explicit", 302, "found", []string{"Location: /c"}, Header("Location", "/c")),
 		stored("status/404-explicit", 404, "gone", nil),
-		never("status/500-never", 500, "status", "Cache-Control: max-age=60"),
-		never("status/503-never", 503, "status", "Cache-Control: max-age=60", "Retry-After: 5"),
+		// RFC 9111 §3: any final status may be stored with explicit freshness; a 5xx only so.
+		stored("status/500-explicit", 500, "down", nil),
+		stored("status/503-explicit", 503, "busy", []string{"Retry-After: 5"}, Header("Retry-After", "5")),
+		stored("status/599-explicit", 599, "unknown", nil),
+		never("status/500-no-freshness", 500, "status"),
+		never("status/501-no-freshness", 501, "status", "Last-Modified: "+Epoch.Add(-10*time.Hour).Format(http.TimeFormat)),
 		never("status/206-never", 206, "status", "Cache-Control: max-age=60", "Content-Range: bytes 0-0/10"),
 		never("status/400-no-freshness", 400, "no-freshness"),
 	}

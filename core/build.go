@@ -67,11 +67,16 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	// Negative caching (storing an error without explicit freshness) needs a route policy,
 	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
 	negOK := hasPolicy || c.cfg.Negative.AllRoutes
-	f := decide(status, h, x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
+	f := decide(status, c.decisionHeader(h), x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
 		heuristic{fraction: c.cfg.HeuristicFreshness, max: c.cfg.HeuristicMax})
 	if f.reason != ReasonNone {
 		b.reason = f.reason
 		return b
+	}
+	if c.cfg.StaleIfError > 0 && !f.sieSet && !f.noStale && !f.sMaxAge {
+		// RFC 9111 §4.2.4: the operator's leave to serve stale when the origin fails, for a
+		// response that neither forbids it nor sets its own window.
+		f.sie = c.cfg.StaleIfError
 	}
 	fields, _ := varyFields(h)
 	if len(fields) == 0 && x.vrec != nil {

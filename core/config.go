@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/strata-cache/strata/negative"
@@ -213,6 +214,25 @@ type Config struct {
 	// HeuristicMax caps a heuristic freshness lifetime. Default 24h when HeuristicFreshness
 	// is set.
 	HeuristicMax time.Duration
+
+	// TargetedFields lists targeted cache-control fields (RFC 9213) that this cache obeys, in
+	// order of precedence, e.g. "CDN-Cache-Control" for a cache that acts as a CDN. The first
+	// one a response carries with a valid, non-empty value replaces its Cache-Control and
+	// Expires for this cache's storage and freshness decisions; it is still forwarded
+	// unchanged, for the caches downstream that it may target too. Strata usually runs in
+	// the origin's own process behind a CDN, and the CDN-Cache-Control its route policies
+	// send is meant for that CDN, not for Strata: so none is obeyed unless listed here.
+	// "Cache-Control" itself is not a targeted field. Default none.
+	TargetedFields []string
+	// StaleIfError serves an entry up to this long past its freshness when the origin fails
+	// to answer it (a 5xx answer or a panic; examples/proxy answers 502 for an upstream it
+	// cannot reach), as a response's own stale-if-error does (RFC 5861 §4): for responses
+	// that set no stale-if-error of their own and do not forbid stale answers
+	// (must-revalidate, proxy-revalidate, no-cache, s-maxage). RFC 9111 §4.2.4 lets a cache
+	// serve stale when it cannot reach the origin, or when configured to; a stale answer says
+	// so in Cache-Status (detail=stale-if-error). Entries stay in the tiers that much longer.
+	// Default 0 (off: only a response's own stale-if-error).
+	StaleIfError time.Duration
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -305,6 +325,20 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.HeuristicFreshness > 0 && cfg.HeuristicMax == 0 {
 		cfg.HeuristicMax = 24 * time.Hour
+	}
+	if len(cfg.TargetedFields) > 0 {
+		names := make([]string, 0, len(cfg.TargetedFields)) // the caller's slice is left as it is
+		for _, f := range cfg.TargetedFields {
+			name := http.CanonicalHeaderKey(strings.TrimSpace(f))
+			if name == "" || name == "Cache-Control" || strings.ContainsAny(name, " \t:,") {
+				return cfg, fmt.Errorf("core: TargetedFields: %q is not a targeted field name", f)
+			}
+			names = append(names, name)
+		}
+		cfg.TargetedFields = names
+	}
+	if cfg.StaleIfError < 0 {
+		return cfg, errors.New("core: StaleIfError must not be negative")
 	}
 	neg, err := cfg.Negative.Validate()
 	if err != nil {

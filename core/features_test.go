@@ -349,7 +349,7 @@ func TestNegativeCaching(t *testing.T) {
 	h2 := c.Middleware(PolicyMiddleware(headers.Public(time.Minute).NegativeTTL(3 * time.Second))(o))
 	do(t, h2, "GET", "/m2")
 	wantCacheStatus(t, do(t, h2, "GET", "/m2"), "strata; hit; ttl=3; detail=negative")
-	// 5xx are never kept.
+	// A 5xx without explicit freshness is never kept.
 	o5 := newOrigin(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
 	h5 := c.Middleware(o5)
 	do(t, h5, "GET", "/e")

@@ -20,7 +20,7 @@ const (
 	ReasonAuthorization Reason = "authorization" // RFC 9111 §3.5
 	ReasonSetCookie     Reason = "set-cookie"    // safe default: a cookie is per user
 	ReasonVaryStar      Reason = "vary-star"     // RFC 9111 §4.1: Vary: * never matches
-	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx
+	ReasonStatus        Reason = "status"        // RFC 9111 §3: status not final, not understood, or 5xx without explicit freshness
 	ReasonNoFreshness   Reason = "no-freshness"  // safe default: no explicit freshness (§4.2.1) and no negative rule
 	ReasonTooLarge      Reason = "too-large"     // body over Config.MaxBodyBytes, or entry over Config.MaxEntryBytes
 	ReasonStreamed      Reason = "streamed"      // the handler flushed or hijacked
@@ -43,6 +43,7 @@ type freshness struct {
 	fresh    time.Duration // freshness_lifetime (RFC 9111 §4.2.1)
 	initAge  time.Duration // corrected_initial_age (§4.2.3)
 	swr, sie time.Duration // RFC 5861 windows (zero when stale serving is forbidden)
+	sieSet   bool          // the response sets stale-if-error itself (Config.StaleIfError yields to it)
 	noStale  bool          // must-revalidate / proxy-revalidate (§5.2.2.2, §5.2.2.8)
 	sMaxAge  bool          // s-maxage, which implies proxy-revalidate for a client's max-stale (§5.2.2.10)
 	noCache  bool          // unqualified no-cache: stale at once, revalidated on every use (§5.2.2.4)
@@ -62,12 +63,18 @@ type freshness struct {
 func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK bool, routeNeg, delay time.Duration, now time.Time, heur heuristic) freshness {
 	var f freshness
 	// §3: the status must be final and understood; 206 needs range support the cache does not
-	// have, 304 is not a representation, and 5xx are never stored (negative caching rules).
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status >= 500 || status > 599 {
+	// have, and 304 is not a representation.
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status > 599 {
 		f.reason = ReasonStatus
 		return f
 	}
 	cc := headers.ParseCacheControl(h["Cache-Control"])
+	// §3 lets any final status be stored with explicit freshness (§4.2.1); a server error is
+	// stored only so, never by the negative rules or the heuristic: the origin said how long.
+	if status >= 500 && !cc.SMaxAge.Valid && !cc.MaxAge.Valid && len(h["Expires"]) == 0 {
+		f.reason = ReasonStatus
+		return f
+	}
 	// §5.2.2.3: must-understand stores a response only in a cache that implements its status
 	// code's caching rules, and such a cache ignores no-store.
 	if cc.MustUnderstand {
@@ -178,6 +185,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 		f.swr = cc.StaleWhileRevalidate.Duration()
 		f.sie = cc.StaleIfError.Duration()
 	}
+	f.sieSet = cc.StaleIfError.Valid
 	if f.fresh-f.initAge <= 0 && f.swr <= 0 && f.sie <= 0 && !f.noCache {
 		f.reason = ReasonNoFreshness
 	}
@@ -185,7 +193,7 @@ func decide(status int, h http.Header, reqAuth bool, rules negative.Rules, negOK
 }
 
 // heuristicallyCacheable lists the statuses RFC 9110 §15.1 calls heuristically cacheable that
-// this cache stores (not 206: no range support; not 501: no 5xx is stored). They are the
+// this cache stores (not 206: no range support; not 501: a 5xx needs explicit freshness). They are the
 // statuses whose caching rules it implements, so also those it "understands" (§5.2.2.3).
 func heuristicallyCacheable(status int) bool {
 	switch status {

@@ -94,7 +94,7 @@ type exchange struct {
 	variant uint64      // variant selected by vrec
 
 	fwd       string // Cache-Status fwd reason for a fill
-	noStore   bool   // the request forbids storing (request no-store, Range)
+	noStore   bool   // the request forbids storing (request no-store)
 	auth      bool   // request carries Authorization
 	collision bool   // the store key holds another request's entry: neither served nor overwritten
 
@@ -196,9 +196,6 @@ func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler,
 		if c.cfg.HonorRequestNoCache {
 			x.requestFreshness(cc)
 		}
-	}
-	if len(r.Header["Range"]) > 0 {
-		x.noStore = true // a hit ignores Range (RFC 9110 §14.2 allows it); a miss passes through
 	}
 	return x, lookup
 }
@@ -501,16 +498,17 @@ func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, cs 
 func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fields []field, body []byte, cs cacheStatus, now int64) int {
 	status := e.status
 	if status >= 200 && status < 300 && hasPreconditions(r.Header) {
-		var lm time.Time
-		if e.lastMod != 0 {
-			lm = time.Unix(e.lastMod, 0)
-		}
-		switch etag.Evaluate(r.Method, r.Header, e.etag, lm) {
+		switch etag.Evaluate(r.Method, r.Header, e.etag, modifiedAt(r.Header, e, fields)) { // validators.go
 		case etag.Unmodified:
 			status = http.StatusNotModified
 		case etag.PreconditionFailed:
 			status = http.StatusPreconditionFailed
 		}
+	}
+	ranged, first, last := false, 0, 0
+	if status == http.StatusOK && len(r.Header["Range"]) > 0 {
+		ranged = true
+		status, first, last = rangeOf(r, e.etag, e.lastMod, len(body)) // RFC 9110 §14 (ranges.go)
 	}
 	h := w.Header()
 	// One backing array for every value, plus Age, Cache-Status and Content-Length.
@@ -527,10 +525,10 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 			upstream, i = fields[i:j], j
 			continue
 		}
-		if status == http.StatusOK || status == e.status || !etag.OmitOn304(name, e.etag != "") {
-			if status != e.status && status != http.StatusNotModified {
+		if status == e.status || status == http.StatusPartialContent || !etag.OmitOn304(name, e.etag != "") {
+			if status != e.status && status != http.StatusNotModified && status != http.StatusPartialContent {
 				i = j
-				continue // 412: no representation fields
+				continue // 412, 416: no representation fields
 			}
 			for n := i; n < j; n++ {
 				vals[n] = fields[n].value
@@ -548,8 +546,15 @@ func (c *Cache) writeStored(w http.ResponseWriter, r *http.Request, e *entry, fi
 	vals[n+1] = c.renderStatus(cs)
 	h["Cache-Status"] = statusLines(upstream, vals[n+1:n+2:n+2])
 	bodyOK := status != http.StatusNotModified && status != http.StatusNoContent && status != http.StatusPreconditionFailed && status >= 200
+	if ranged && status != http.StatusOK {
+		h["Content-Range"] = []string{contentRange(status, first, last, len(body))}
+		body = body[first : last+1]
+		if status != http.StatusPartialContent {
+			body = nil // 416
+		}
+	}
 	if bodyOK {
-		if e.clen != "" {
+		if e.clen != "" && status == e.status {
 			vals[n+2] = e.clen
 		} else {
 			vals[n+2] = itoa(len(body))
@@ -613,7 +618,7 @@ func fillRequest(r *http.Request, ctx context.Context, stale *entry) *http.Reque
 	r2 := r.WithContext(ctx)
 	r2.Method = http.MethodGet
 	h := r.Header.Clone()
-	for _, k := range [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+	for _, k := range [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
 		delete(h, k)
 	}
 	if stale != nil {

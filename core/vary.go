@@ -61,7 +61,8 @@ func (c *Cache) variantHash(vkey []byte) uint64 {
 // to have identical semantics"), and nothing else is merged:
 //   - Accept-Encoding: the set of codings, lower-cased, sorted, without those refused with
 //     q=0 (RFC 9110 §12.5.3); every coding is kept, known to the cache or not;
-//   - fields with list grammar (RFC 9110 §5.6.1: Accept, Accept-Charset, Accept-Language):
+//   - Accept-Language: see appendLanguages;
+//   - other fields with list grammar (RFC 9110 §5.6.1: Accept, Accept-Charset):
 //     lines combined, whitespace around "," ";" "=" dropped outside quoted strings, and
 //     lower-cased where the grammar is case-insensitive (charsets, language tags);
 //   - every other field (User-Agent, Cookie, …): exact bytes, lines kept apart.
@@ -69,7 +70,9 @@ func appendNormalised(dst []byte, name string, lines []string) []byte {
 	switch name {
 	case "Accept-Encoding":
 		return appendCodings(dst, lines)
-	case "Accept", "Accept-Charset", "Accept-Language":
+	case "Accept-Language":
+		return appendLanguages(dst, lines)
+	case "Accept", "Accept-Charset":
 		return appendList(dst, lines, name != "Accept")
 	}
 	for i, l := range lines {
@@ -132,6 +135,73 @@ func appendElement(dst []byte, el string, fold bool) []byte {
 		dst = append(dst, ch)
 	}
 	return dst
+}
+
+// appendLanguages writes an Accept-Language value (RFC 9110 §12.5.4) so that equivalent ones
+// select one variant: each language range lower-cased (RFC 4647 §2.1: case-insensitive), in
+// the order sent (it ranks ranges of equal weight, so "fr, en" and "en, fr" stay apart),
+// with its weight written one way (q=1, the default, left out; "0.50" as "0.5") and left
+// out when refused with q=0, as golang.org/x/text/language's parser reads them. An element
+// with another parameter or an invalid weight is kept as appendElement writes it, so it is
+// never merged with another.
+func appendLanguages(dst []byte, lines []string) []byte {
+	start := len(dst)
+	for el := range elems(lines) {
+		tag, params, hasParams := strings.Cut(el, ";")
+		tag = strings.TrimSpace(tag)
+		q := 1000
+		if hasParams {
+			k, v, _ := strings.Cut(params, "=")
+			var ok bool
+			if q, ok = qvalue(strings.TrimSpace(v)); !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+				if len(dst) > start {
+					dst = append(dst, ',')
+				}
+				dst = appendElement(dst, el, true)
+				continue
+			}
+		}
+		if tag == "" || q == 0 {
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		for i := 0; i < len(tag); i++ {
+			ch := tag[i]
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			dst = append(dst, ch)
+		}
+		if q < 1000 {
+			dst = append(dst, ";q=0."...)
+			d := []byte{byte('0' + q/100), byte('0' + q/10%10), byte('0' + q%10)}
+			for len(d) > 1 && d[len(d)-1] == '0' {
+				d = d[:len(d)-1]
+			}
+			dst = append(dst, d...)
+		}
+	}
+	return dst
+}
+
+// qvalue parses a weight (RFC 9110 §12.4.2: "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3"0" ]) in
+// thousandths.
+func qvalue(s string) (int, bool) {
+	if s == "" || (s[0] != '0' && s[0] != '1') || len(s) > 5 || (len(s) > 1 && s[1] != '.') {
+		return 0, false
+	}
+	n := int(s[0]-'0') * 1000
+	scale := 100
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' || (n == 1000 && s[i] != '0') {
+			return 0, false
+		}
+		n += int(s[i]-'0') * scale
+		scale /= 10
+	}
+	return n, true
 }
 
 // appendCodings writes the content codings a request accepts: sorted, lower-cased, deduped,

@@ -9,7 +9,8 @@
 // # Rules
 //
 // By default 404 and 410 are kept for 10 seconds. Any status RFC 9110 §15.1 calls heuristically
-// cacheable may be added (204, 300, 301, 308, 405, 414, 501). A 5xx is never kept. An explicit
+// cacheable may be added (204, 300, 301, 308, 405, 414, 501). A 5xx is never kept by these rules (only
+// with its own explicit freshness). An explicit
 // Cache-Control from the handler wins over these rules: max-age or s-maxage sets the lifetime,
 // and no-store, private and no-cache keep the answer out of the cache.
 //

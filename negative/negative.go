@@ -61,7 +61,7 @@ func (r Rules) Validate() (Rules, error) {
 
 // Lifetime returns how long a response may be kept under a negative rule. routeTTL is a
 // per-route override (0 = none). It answers ok=false when the rules do not apply:
-//   - a 5xx is never stored, whatever it says;
+//   - a 5xx is never stored by these rules (the cache stores one only with explicit freshness);
 //   - no-store always wins (RFC 9111 §5.2.2.5), and so do private and no-cache;
 //   - a response with explicit freshness (max-age, s-maxage, Expires: explicit=true) is
 //     governed by that, not by these rules — the handler's word wins.

@@ -23,7 +23,8 @@
 //     alone still answers), c.AbortWithStatusJSON, c.Data, c.Stream and c.SSEvent work as
 //     usual. c.Request is the cache's request for the fill (a HEAD miss runs as GET, without
 //     the client's conditional headers); both are restored when the chain returns.
-//   - Errors answered by handlers (5xx) are passed on and never stored. The chain runs on
+//   - Errors answered by handlers (5xx) are passed on, and stored only with explicit
+//     freshness (max-age, s-maxage, Expires). The chain runs on
 //     the client's *gin.Context, so errors a handler attaches with c.Error are in c.Errors
 //     for the middleware in front (gin.Logger, error reporters) as without the cache,
 //     including those of a refresh the cache runs after a stale answer; a hit runs no

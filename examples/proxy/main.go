@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,8 +51,10 @@ func main() {
 // config is the command line.
 type config struct {
 	listen, upstream, redis, metrics, warm string
+	targeted                               []string
 	preserveHost                           bool
 	heuristic                              float64
+	staleIfError                           time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, *url.URL, error) {
@@ -67,11 +70,26 @@ func parseFlags(args []string, stderr io.Writer) (config, *url.URL, error) {
 	// On in this demo (core's default is off): it is measured against the public caching
 	// test suite, which expects heuristic freshness (RFC 9111 §4.2.2).
 	fs.Float64Var(&c.heuristic, "heuristic", 0.1, "heuristic freshness: this fraction of the time since Last-Modified, for answers without explicit freshness (0: off)")
+	// On in this demo (core's default is none): a proxy in front of a service is the CDN
+	// that CDN-Cache-Control targets (RFC 9213 §3), unlike Strata inside the service.
+	// On in this demo (core's default is off): a proxy is the cache of last resort for an
+	// upstream that goes down (RFC 9111 §4.2.4), as nginx's proxy_cache_use_stale or
+	// Varnish's grace are.
+	fs.DurationVar(&c.staleIfError, "stale-if-error", 10*time.Minute, "serve a stale answer this long past its freshness when the upstream fails or cannot be reached, unless it forbids stale answers (0: only the upstream's own stale-if-error)")
+	targeted := fs.String("targeted", "CDN-Cache-Control", "comma-separated targeted cache-control fields this cache obeys over Cache-Control, in order (RFC 9213; empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
 	if fs.NArg() > 0 {
 		return c, nil, fmt.Errorf("proxy: unexpected arguments %q", fs.Args())
+	}
+	for _, f := range strings.Split(*targeted, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.targeted = append(c.targeted, f)
+		}
+	}
+	if c.staleIfError < 0 {
+		return c, nil, fmt.Errorf("proxy: -stale-if-error %v: must not be negative", c.staleIfError)
 	}
 	if !(c.heuristic >= 0 && c.heuristic <= 1) {
 		return c, nil, fmt.Errorf("proxy: -heuristic %v: want a fraction between 0 and 1", c.heuristic)
@@ -97,7 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg, metrics.Options{})
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := core.Config{Observer: m, Logger: logger, HeuristicFreshness: c.heuristic}
+	cfg := core.Config{Observer: m, Logger: logger, HeuristicFreshness: c.heuristic, TargetedFields: c.targeted,
+		StaleIfError: c.staleIfError}
 	if c.redis != "" {
 		l2, err := redisstore.NewFromURL(c.redis, redisstore.Options{Logger: logger})
 		if err != nil {
@@ -114,7 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m.Attach(cache)
 
 	errLog := log.New(stderr, "proxy: ", log.LstdFlags)
-	handler := NewProxyWithOptions(upstream, cache, ProxyOptions{PreserveHost: c.preserveHost, ErrorLog: errLog})
+	handler := NewProxyWithOptions(upstream, cache, ProxyOptions{PreserveHost: c.preserveHost, ErrorLog: errLog,
+		TargetedFields: c.targeted})
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

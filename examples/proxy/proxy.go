@@ -22,6 +22,10 @@ type ProxyOptions struct {
 	// ErrorLog receives upstream errors (the client gets a 502). Default: the log package's
 	// standard logger.
 	ErrorLog *log.Logger
+	// TargetedFields are the cache's core.Config.TargetedFields, so that the proxy decides
+	// whether a chunked answer is buffered for the cache (see flushFilter) by the same field
+	// the cache stores it by. Default none.
+	TargetedFields []string
 }
 
 // NewProxy returns a caching reverse proxy to upstream: an httputil.ReverseProxy behind
@@ -49,7 +53,7 @@ func NewProxyWithOptions(upstream *url.URL, cache *core.Cache, o ProxyOptions) h
 		ErrorLog:  o.ErrorLog,
 	}
 	return cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rp.ServeHTTP(&flushFilter{ResponseWriter: w}, r)
+		rp.ServeHTTP(&flushFilter{ResponseWriter: w, targeted: o.TargetedFields}, r)
 	}))
 }
 
@@ -71,13 +75,14 @@ func viaValue(r *http.Request) string {
 // and responses the cache would not store anyway keep their flushes, so streaming streams.
 type flushFilter struct {
 	http.ResponseWriter
+	targeted      []string // targeted cache-control fields the cache obeys (RFC 9213)
 	decided, pass bool
 }
 
 func (f *flushFilter) FlushError() error {
 	if !f.decided {
 		f.decided = true
-		f.pass = streams(f.Header())
+		f.pass = streams(f.Header(), f.targeted)
 	}
 	if !f.pass {
 		return nil
@@ -91,14 +96,21 @@ func (f *flushFilter) Flush() { _ = f.FlushError() }
 func (f *flushFilter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 // streams reports whether a response keeps its flushes: an event stream, or a response
-// without explicit freshness, or one a shared cache must not store.
-func streams(h http.Header) bool {
+// without explicit freshness, or one a shared cache must not store. The first of targeted
+// that the response carries, valid, stands for its Cache-Control and Expires (RFC 9213).
+func streams(h http.Header, targeted []string) bool {
 	if ct, _, _ := mime.ParseMediaType(h.Get("Content-Type")); ct == "text/event-stream" {
 		return true
 	}
-	cc := headers.ParseCacheControl(h["Cache-Control"])
+	cc, expires := headers.ParseCacheControl(h["Cache-Control"]), len(h["Expires"]) > 0
+	for _, name := range targeted {
+		if d, ok := headers.ParseTargeted(h.Values(name)); ok {
+			cc, expires = d, false
+			break
+		}
+	}
 	if cc.NoStore || (cc.Private && len(cc.PrivateFields) == 0) {
 		return true
 	}
-	return !cc.SMaxAge.Valid && !cc.MaxAge.Valid && len(h["Expires"]) == 0
+	return !cc.SMaxAge.Valid && !cc.MaxAge.Valid && !expires
 }

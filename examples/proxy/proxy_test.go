@@ -87,6 +87,14 @@ func newUpstream(t *testing.T) *upstream {
 				_, _ = io.WriteString(w, strings.Repeat("x", 1024))
 				_ = http.NewResponseController(w).Flush()
 			}
+		case "/cdn-chunked":
+			// Only the CDN may keep it (RFC 9213 §3.1), and it comes in chunks.
+			h.Set("Cache-Control", "no-store")
+			h.Set("CDN-Cache-Control", "max-age=60")
+			for range 4 {
+				_, _ = io.WriteString(w, strings.Repeat("y", 1024))
+				_ = http.NewResponseController(w).Flush()
+			}
 		case "/events":
 			h.Set("Content-Type", "text/event-stream")
 			h.Set("Cache-Control", "max-age=60")
@@ -142,7 +150,7 @@ func startProxy(t *testing.T, up *upstream, o ProxyOptions) (*httptest.Server, *
 	up.mu.Lock()
 	up.now = clk.Now
 	up.mu.Unlock()
-	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1})
+	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1, TargetedFields: o.TargetedFields})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,6 +384,31 @@ func TestProxyChunkedIsStored(t *testing.T) {
 	}
 }
 
+// With CDN-Cache-Control obeyed, a chunked answer it lets the cache keep is buffered and
+// stored although its Cache-Control says no-store, which still reaches the client; without
+// it, the answer streams through.
+func TestProxyTargetedField(t *testing.T) {
+	up := newUpstream(t)
+	px, _ := startProxy(t, up, ProxyOptions{TargetedFields: []string{"CDN-Cache-Control"}})
+	resp, _ := send(t, "GET", px.URL+"/cdn-chunked")
+	wantStatus(t, resp, "strata; fwd=uri-miss", "stored")
+	resp, body := send(t, "GET", px.URL+"/cdn-chunked")
+	wantStatus(t, resp, "strata; hit")
+	if len(body) != 4*1024 || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Cdn-Cache-Control") != "max-age=60" {
+		t.Fatalf("hit: %d bytes, %v", len(body), resp.Header)
+	}
+
+	up = newUpstream(t)
+	px, _ = startProxy(t, up, ProxyOptions{})
+	for range 2 {
+		resp, _ = send(t, "GET", px.URL+"/cdn-chunked")
+		wantStatus(t, resp, "strata; fwd=uri-miss")
+	}
+	if n := up.count("GET /cdn-chunked"); n != 2 {
+		t.Fatalf("upstream saw %d GETs, want 2", n)
+	}
+}
+
 func TestProxyEventStreamStreams(t *testing.T) {
 	up := newUpstream(t)
 	px, _ := startProxy(t, up, ProxyOptions{})
@@ -434,6 +467,32 @@ func TestProxyUpstreamDown(t *testing.T) {
 		t.Fatalf("status %d, want 502", resp.StatusCode)
 	}
 	wantStatus(t, resp, "strata; fwd=uri-miss; fwd-status=502")
+}
+
+// An upstream that goes away: with core.Config.StaleIfError, the stale entry answers
+// instead of the proxy's 502 (RFC 9111 §4.2.4).
+func TestProxyUpstreamDownServesStale(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=1")
+		_, _ = io.WriteString(w, "kept")
+	}))
+	target, _ := url.Parse(up.URL)
+	clk := &testClock{t: time.Now()}
+	cache, err := core.New(core.Config{Clock: clk.Now, Jitter: -1, Beta: -1, StaleIfError: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cache.Close() }()
+	px := httptest.NewServer(NewProxyWithOptions(target, cache, ProxyOptions{ErrorLog: discardLog()}))
+	defer px.Close()
+	send(t, "GET", px.URL+"/a")
+	up.Close()
+	clk.Advance(10 * time.Second)
+	resp, body := send(t, "GET", px.URL+"/a")
+	if resp.StatusCode != http.StatusOK || body != "kept" {
+		t.Fatalf("upstream down: %d %q", resp.StatusCode, body)
+	}
+	wantStatus(t, resp, "strata; fwd=stale; fwd-status=502", "detail=stale-if-error")
 }
 
 // TestRun runs the command itself: flags, the proxy listener and the metrics listener.
@@ -498,6 +557,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-upstream", "http://x", "extra"}, "unexpected arguments"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 		{[]string{"-upstream", "http://x", "-heuristic", "2"}, "want a fraction between 0 and 1"},
+		{[]string{"-upstream", "http://x", "-stale-if-error", "-1s"}, "must not be negative"},
 	} {
 		_, _, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -505,8 +565,13 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	c, u, err := parseFlags([]string{"-upstream", "https://api.example.com/base"}, io.Discard)
-	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 {
+	if err != nil || u.Host != "api.example.com" || c.listen != "127.0.0.1:8081" || c.metrics != "" || c.heuristic != 0.1 ||
+		len(c.targeted) != 1 || c.targeted[0] != "CDN-Cache-Control" || c.staleIfError != 10*time.Minute {
 		t.Fatalf("defaults: %+v %v %v", c, u, err)
+	}
+	c, _, _ = parseFlags([]string{"-upstream", "http://x", "-targeted", ""}, io.Discard)
+	if len(c.targeted) != 0 {
+		t.Fatalf("-targeted '': %q", c.targeted)
 	}
 }
 
