@@ -43,11 +43,11 @@ type Observer interface {
 // NopObserver ignores every event.
 type NopObserver struct{}
 
-func (NopObserver) Hit(string, Level, bool, bool)             {}
-func (NopObserver) Miss(string)                               {}
-func (NopObserver) Load(string, time.Duration, bool, error)   {}
-func (NopObserver) Error(string, error)                       {}
-func (NopObserver) Invalidate(string, int)                    {}
+func (NopObserver) Hit(string, Level, bool, bool)           {}
+func (NopObserver) Miss(string)                             {}
+func (NopObserver) Load(string, time.Duration, bool, error) {}
+func (NopObserver) Error(string, error)                     {}
+func (NopObserver) Invalidate(string, int)                  {}
 
 // Stats is a snapshot of the cache's counters.
 type Stats struct {
