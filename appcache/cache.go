@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -69,6 +70,11 @@ type Cache[T any] struct {
 	closed   bool
 	bg       sync.WaitGroup
 	refresh  sync.Map // value key -> struct{}: refreshes in flight
+	// tagEpoch moves with every tag purge (this instance's, or another's through the bus): a
+	// value whose tags are only known after its load (Options.Tags) is not stored if a purge
+	// ran meanwhile, since the purge could not find it.
+	tagEpoch atomic.Uint64
+	msgs     atomic.Int64 // bus messages applied, for tests
 	wb       *writeBehind[T]
 
 	c counters
@@ -176,6 +182,8 @@ type call[T any] struct {
 	// minFresh: a refresh only accepts an L2 value fresher than the copy it refreshes.
 	minFresh   int64
 	background bool
+	epoch      uint64 // tagEpoch when the load began
+	noStore    bool   // the tags could not be indexed
 }
 
 type result[T any] struct {
@@ -385,6 +393,15 @@ func (c *Cache[T]) ttl(cl *call[T], negative bool) time.Duration {
 
 // load runs the loader and stores its value, conditionally on the key's versions.
 func (c *Cache[T]) load(ctx context.Context, cl *call[T]) result[T] {
+	// The call's tags are indexed before the load starts, so a purge of them from now on finds
+	// the key and moves its version.
+	if len(cl.opts.tags) > 0 {
+		if err := c.fleet.TagAdd(ctx, cl.opts.tags, cl.vk, c.o.TTL+c.o.StaleWhileRevalidate); err != nil {
+			c.fail("tag add", err)
+			cl.noStore = true
+		}
+	}
+	cl.epoch = c.tagEpoch.Load()
 	lv0 := c.vers.read(cl.vk)
 	var rv0 int64
 	haveRV := false
@@ -452,6 +469,9 @@ func (c *Cache[T]) tags(cl *call[T], v T, negative bool) []string {
 // moves its version), then the L2 if the key's version there is still rv0, then the L1 if its
 // local version is still lv0.
 func (c *Cache[T]) store(ctx context.Context, cl *call[T], v T, negative bool, delta time.Duration, lv0 uint64, rv0 int64, haveRV bool) {
+	if cl.noStore {
+		return
+	}
 	b, ttl, err := c.encode(cl, v, negative, delta)
 	if err != nil {
 		c.fail("encode", err)
@@ -461,6 +481,11 @@ func (c *Cache[T]) store(ctx context.Context, cl *call[T], v T, negative bool, d
 		if err := c.fleet.TagAdd(ctx, tags, cl.vk, ttl); err != nil {
 			c.fail("tag add", err)
 			return // a value a tag purge could not find must not be stored
+		}
+		if c.o.Tags != nil && !negative && c.tagEpoch.Load() != cl.epoch {
+			// A tag purge ran while the value's own tags were unknown.
+			c.refused()
+			return
 		}
 	}
 	if c.l2 != nil {

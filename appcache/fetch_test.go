@@ -129,7 +129,7 @@ func TestTTLExpiresAndJitterShortens(t *testing.T) {
 	if v, _ := c.Fetch(bg, "k", load); v != 1 {
 		t.Fatalf("got %d before expiry", v)
 	}
-	clk.Advance(31 * time.Second + time.Millisecond)
+	clk.Advance(31*time.Second + time.Millisecond)
 	if v, _ := c.Fetch(bg, "k", load); v != 2 {
 		t.Fatalf("got %d after expiry", v)
 	}

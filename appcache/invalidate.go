@@ -11,8 +11,10 @@ import (
 // subscribers read and this cache reads 'K' of), one of its own:
 //
 //	"A" + instance id (16 hex digits) + "I" + value keys joined by "\n"
+//	"A" + instance id + "T"  — a tag purge is starting
 //
-// Receivers other than the sender move the keys' local versions and drop them from their L1.
+// Receivers other than the sender move the keys' local versions and drop them from their L1
+// ("I"), or their tag epoch ("T", see Cache.tagEpoch).
 // core ignores messages of any other first byte.
 const msgApp = 'A'
 
@@ -89,6 +91,13 @@ func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) (int, err
 		return 0, nil
 	}
 	var errs []error
+	c.tagEpoch.Add(1)
+	if c.shared {
+		if err := c.fleet.Publish(context.WithoutCancel(ctx), []byte(string(msgApp)+c.id+"T")); err != nil {
+			c.fail("publish", err)
+			errs = append(errs, err)
+		}
+	}
 	keys, err := c.fleet.TagPurge(ctx, tags...)
 	if err != nil {
 		c.fail("tag purge", err)
@@ -146,13 +155,20 @@ func (c *Cache[T]) onMessage(msg []byte) {
 	var body string
 	switch msg[0] {
 	case msgApp:
-		if len(msg) < 1+len(c.id)+1 || msg[1+len(c.id)] != 'I' {
-			return
-		}
-		if string(msg[1:1+len(c.id)]) == c.id {
+		if len(msg) < 1+len(c.id)+1 || string(msg[1:1+len(c.id)]) == c.id {
 			return // this instance applied it before sending
 		}
-		body = string(msg[2+len(c.id):])
+		switch msg[1+len(c.id)] {
+		case 'I':
+			body = string(msg[2+len(c.id):])
+		case 'T':
+			c.tagEpoch.Add(1)
+			c.msgs.Add(1)
+			return
+		default:
+			return
+		}
+		c.msgs.Add(1)
 	case 'K':
 		body = string(msg[1:])
 	default:
