@@ -75,6 +75,7 @@ type Cache[T any] struct {
 	// ran meanwhile, since the purge could not find it.
 	tagEpoch atomic.Uint64
 	msgs     atomic.Int64 // bus messages applied, for tests
+	markers  atomic.Int64 // tests' marker messages received
 	wb       *writeBehind[T]
 
 	c counters

@@ -20,7 +20,7 @@ import (
 // instance or in another one.
 
 type raceSetup struct {
-	name  string
+	name    string
 	cross   bool // writer is another instance
 	l2redis bool
 	// build returns the reader and the writer over fresh shared state, with the reader's hook.
@@ -144,7 +144,6 @@ func raceOnce(t *testing.T, su raceSetup, i int, warm bool, act writerAction, at
 		}
 		reader.l1.Clear()
 	}
-	msgs0 := reader.msgs.Load()
 	armed.Store(true)
 	if _, err := reader.Fetch(bg, key, load, tags); err != nil {
 		t.Fatalf("%s: reader: %v", at, err)
@@ -157,8 +156,13 @@ func raceOnce(t *testing.T, su raceSetup, i int, warm bool, act writerAction, at
 		t.Fatalf("%s: writer: %v", at, werr)
 	}
 	if su.cross && reader != writer {
-		// The reader's L1 hears of the write through the bus.
-		waitFor(t, "the invalidation message", func() bool { return reader.msgs.Load() > msgs0 })
+		// The reader's L1 hears of the write through the bus: wait for a marker the writer
+		// publishes after it (one channel: messages arrive in the order they were sent).
+		m0 := reader.markers.Load()
+		if err := writer.fleet.Publish(bg, []byte("A"+writer.id+"Z")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the invalidation messages", func() bool { return reader.markers.Load() > m0 })
 	}
 	where := fmt.Sprintf("warm=%v %s at %s", warm, act.name, at)
 	vk := reader.valueKey(key)
