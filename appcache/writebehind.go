@@ -222,24 +222,21 @@ func (w *writeBehind[T]) run() {
 	t := time.NewTicker(w.cfg.Interval)
 	defer t.Stop()
 	for {
-		w.mu.Lock()
-		closing := w.closing
-		w.mu.Unlock()
-		if closing {
-			for b := w.take(); b != nil; b = w.take() {
-				w.flush(b)
-			}
-			return
-		}
-		for b := w.take(); b != nil; b = w.take() {
-			w.flush(b)
-			if len(b) < w.cfg.BatchSize {
-				break
-			}
-		}
 		select {
 		case <-t.C:
 		case <-w.full:
+		}
+		w.mu.Lock()
+		closing := w.closing
+		w.mu.Unlock()
+		for b := w.take(); b != nil; b = w.take() {
+			w.flush(b)
+			if len(b) < w.cfg.BatchSize && !closing {
+				break
+			}
+		}
+		if closing {
+			return
 		}
 	}
 }
