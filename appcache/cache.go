@@ -114,7 +114,7 @@ func New[T any](opts Options[T]) (*Cache[T], error) {
 		c.fleet = o.Fleet
 		c.shared = true
 	}
-	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
+	c.bgCtx, c.bgCancel = context.WithCancel(context.Background()) //nolint:gosec // G118: Close calls it
 	if o.WriteBehind != nil {
 		c.wb = newWriteBehind(c, o.WriteBehind)
 	}
@@ -207,22 +207,28 @@ type result[T any] struct {
 // Values answered by a load are shared by the callers that waited for it; hits decode a copy
 // of their own.
 func (c *Cache[T]) Fetch(ctx context.Context, key string, loader Loader[T], opts ...FetchOption) (T, error) {
-	var zero T
-	cl := &call[T]{key: key, vk: c.valueKey(key), loader: loader}
+	cl := call[T]{key: key, vk: c.valueKey(key), loader: loader}
 	for _, f := range opts {
 		f(&cl.opts)
 	}
 	if b, err := c.l1.Get(ctx, cl.vk); err == nil {
-		if v, err, ok := c.hit(cl, b, L1); ok {
+		if v, err, ok := c.hit(&cl, b, L1); ok {
 			return v, err
 		}
 	}
+	return c.miss(ctx, cl)
+}
+
+// miss waits for the key's fill (this call's or another's), or for ctx.
+func (c *Cache[T]) miss(ctx context.Context, cv call[T]) (T, error) {
+	var zero T
 	if c.isClosed() {
 		return zero, ErrClosed
 	}
+	cl := &cv
 	c.c.misses.Add(1)
 	if c.o.Observer != nil {
-		c.o.Observer.Miss(key)
+		c.o.Observer.Miss(cl.key)
 	}
 	ch := c.sf.DoChan(cl.vk, func() (any, error) {
 		r := c.fill(ctx, cl)
@@ -284,7 +290,7 @@ func (c *Cache[T]) xfetch(e entry, now int64) bool {
 	if c.o.Beta <= 0 || e.delta <= 0 {
 		return false
 	}
-	gap := float64(e.delta) * c.o.Beta * -math.Log(1-mrand.Float64())
+	gap := float64(e.delta) * c.o.Beta * -math.Log(1-mrand.Float64()) //nolint:gosec // G404: a refresh probability, not a secret
 	return float64(now)+gap >= float64(e.fresh)
 }
 
@@ -306,7 +312,7 @@ func (c *Cache[T]) startRefresh(cl *call[T], fresh int64) {
 	rc := &call[T]{key: cl.key, vk: cl.vk, loader: cl.loader, opts: cl.opts, minFresh: fresh, background: true}
 	go func() {
 		defer c.bg.Done()
-		defer c.refresh.Delete(cl.vk)
+		defer c.refresh.Delete(rc.vk)
 		// Not through sf: a refresh started inside a fill (a stale L2 answer) would wait for
 		// that fill and get its stale value. c.refresh keeps it to one per key.
 		c.fill(c.bgCtx, rc)
@@ -387,7 +393,7 @@ func (c *Cache[T]) ttl(cl *call[T], negative bool) time.Duration {
 		d = cl.opts.ttl
 	}
 	if c.o.Jitter > 0 {
-		d -= time.Duration(float64(d) * c.o.Jitter * mrand.Float64())
+		d -= time.Duration(float64(d) * c.o.Jitter * mrand.Float64()) //nolint:gosec // G404: TTL jitter, not a secret
 	}
 	return max(d, time.Millisecond)
 }

@@ -47,7 +47,7 @@ func newDB() *db { return &db{rows: map[int]Product{1: {1, "lamp", 30}}} }
 func ExampleCache_Fetch() {
 	d := newDB()
 	c, _ := appcache.New(appcache.Options[Product]{Namespace: "products", Version: 1, TTL: time.Minute})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 	for range 3 {
 		p, err := c.Fetch(ctx, "1", func(context.Context) (Product, error) { return d.get(1) })
@@ -65,7 +65,7 @@ func ExampleCache_Fetch() {
 func ExampleCache_Fetch_negative() {
 	d := newDB()
 	c, _ := appcache.New(appcache.Options[Product]{NegativeTTL: 10 * time.Second})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	for range 3 {
 		_, err := c.Fetch(context.Background(), "404", func(context.Context) (Product, error) { return d.get(404) })
 		fmt.Println(errors.Is(err, appcache.ErrNotFound))
@@ -82,7 +82,7 @@ func ExampleCache_Fetch_negative() {
 func ExampleCache_Set() {
 	d := newDB()
 	c, _ := appcache.New(appcache.Options[Product]{})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 	load := func(context.Context) (Product, error) { return d.get(1) }
 	_, _ = c.Fetch(ctx, "1", load)
@@ -132,7 +132,7 @@ func ExampleCache_InvalidateTags() {
 	c, _ := appcache.New(appcache.Options[Product]{
 		Tags: func(_ string, p Product) []string { return []string{fmt.Sprintf("product:%d", p.ID)} },
 	})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 	load := func(context.Context) (Product, error) { return d.get(1) }
 	_, _ = c.Fetch(ctx, "1", load, appcache.WithTags("catalog"))
@@ -153,7 +153,7 @@ func ExampleOptions_staleWhileRevalidate() {
 	c, _ := appcache.New(appcache.Options[string]{
 		TTL: 20 * time.Millisecond, Jitter: -1, Beta: -1, StaleWhileRevalidate: time.Minute,
 	})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 	var mu sync.Mutex
 	version := "v1"

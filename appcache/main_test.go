@@ -99,16 +99,6 @@ func newRedisStore(t testing.TB, srv *redistest.Server) *redisstore.Store {
 	return rs
 }
 
-// constLoader returns v and counts its runs.
-func constLoader[T any](v T, n *int64, mu *sync.Mutex) Loader[T] {
-	return func(context.Context) (T, error) {
-		mu.Lock()
-		*n++
-		mu.Unlock()
-		return v, nil
-	}
-}
-
 // waitFor polls cond until it holds or 5 s pass (for background work and bus messages, whose
 // completion has no other signal).
 func waitFor(t testing.TB, what string, cond func() bool) {
