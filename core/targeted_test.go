@@ -75,7 +75,7 @@ func TestTargetedFieldsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if in[0] != "cdn-cache-control" || c.cfg.TargetedFields[0] != "Cdn-Cache-Control" {
 		t.Fatalf("names: caller's %q, cache's %q", in, c.cfg.TargetedFields)
 	}

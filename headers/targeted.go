@@ -157,12 +157,12 @@ func (p *sfParser) ows() {
 // key parses a key (§4.2.3.3): lcalpha or "*", then lcalpha, DIGIT, "_", "-", "." or "*".
 func (p *sfParser) key() (string, bool) {
 	start := p.i
-	if c := p.peek(); !(c >= 'a' && c <= 'z' || c == '*') {
+	if c := p.peek(); (c < 'a' || c > 'z') && c != '*' {
 		return "", false
 	}
 	for p.i < len(p.s) {
 		c := p.s[p.i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '*') {
+		if !keyChar(c) {
 			break
 		}
 		p.i++
@@ -234,7 +234,7 @@ func (p *sfParser) bare() (sfItem, bool) {
 			return sfItem{}, false
 		}
 		for _, b := range []byte(p.s[p.i+1 : p.i+1+end]) {
-			if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '=') {
+			if !base64Char(b) {
 				return sfItem{}, false
 			}
 		}
@@ -315,4 +315,14 @@ func (p *sfParser) str() (sfItem, bool) {
 		}
 	}
 	return sfItem{}, false
+}
+
+// keyChar reports a character of a Structured Field key after its first (RFC 8941 §3.1.2).
+func keyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '*'
+}
+
+// base64Char reports a character of a Structured Field byte sequence (RFC 8941 §3.3.5).
+func base64Char(b byte) bool {
+	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '='
 }
