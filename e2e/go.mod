@@ -11,6 +11,7 @@ require (
 require (
 	github.com/allegro/bigcache/v3 v3.1.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -23,6 +24,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/strata-cache/strata/examples v0.0.0-00010101000000-000000000000 // indirect
 	github.com/strata-cache/strata/metrics v0.0.0-00010101000000-000000000000 // indirect
+	github.com/strata-cache/strata/store/memcached v0.0.0-00010101000000-000000000000 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -39,4 +41,5 @@ replace (
 	github.com/strata-cache/strata/adapters/gin => ../adapters/gin
 	github.com/strata-cache/strata/examples => ../examples
 	github.com/strata-cache/strata/metrics => ../metrics
+	github.com/strata-cache/strata/store/memcached => ../store/memcached
 )
