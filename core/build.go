@@ -45,85 +45,20 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		// governed by the negative-caching rules instead.
 		pol.Apply(h)
 	}
-	if x.noStore {
-		b.reason = ReasonNoStore
+	if b.reason = c.refused(x, status, pol); b.reason != ReasonNone {
 		return b
 	}
-	if x.collision {
-		b.reason = ReasonCollision
-		return b
-	}
-	hasPolicy := x.st != nil && x.st.hasPolicy
-	if status >= 400 && hasPolicy {
-		// A private or no-store route never keeps an error answer: it may be one user's.
-		if pcc := headers.ParseCacheControl([]string{pol.CacheControl()}); pcc.NoStore {
-			b.reason = ReasonNoStore
-			return b
-		} else if pcc.Private {
-			b.reason = ReasonPrivate
-			return b
-		}
-	}
-	// Negative caching (storing an error without explicit freshness) needs a route policy,
-	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
-	negOK := hasPolicy || c.cfg.Negative.AllRoutes
-	f := decide(status, c.decisionHeader(h), x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
-		heuristic{fraction: c.cfg.HeuristicFreshness, max: c.cfg.HeuristicMax})
+	f := c.freshnessOf(x, status, h, pol, origin, now)
 	if f.reason != ReasonNone {
 		b.reason = f.reason
 		return b
 	}
-	if c.cfg.StaleIfError > 0 && !f.sieSet && !f.noStale && !f.sMaxAge {
-		// RFC 9111 §4.2.4: the operator's leave to serve stale when the origin fails, for a
-		// response that neither forbids it nor sets its own window.
-		f.sie = c.cfg.StaleIfError
-	}
-	fields, _ := varyFields(h)
-	if len(fields) == 0 && x.vrec != nil {
-		// The URL's other responses vary: keep this one a variant of the same record, so they
-		// stay reachable, and say so downstream.
-		fields = slices.Clone(x.vrec.fields)
-		headers.MergeVary(h, fields...)
-	}
-	// Safe variants: an encoded body varies on Accept-Encoding, and a CORS answer for one
-	// origin varies on Origin, even when the handler forgot to say so.
-	addVary := func(name string) {
-		if !slices.Contains(fields, name) {
-			fields = append(fields, name)
-			headers.MergeVary(h, name)
-		}
-	}
-	if len(h["Content-Encoding"]) > 0 {
-		addVary("Accept-Encoding")
-	}
-	for _, f := range c.implicitVary {
-		addVary(f) // trusted fields change answers: keyed, and said downstream
-	}
-	if o := h.Get("Access-Control-Allow-Origin"); o != "" && o != "*" {
-		addVary("Origin")
-	}
-	slices.Sort(fields)
-
-	if len(body) > 0 && len(h["Content-Type"]) == 0 {
-		h["Content-Type"] = []string{http.DetectContentType(body)} // what net/http would send
-	}
-	if !c.cfg.DisableAutoETag && h.Get("Etag") == "" && status == http.StatusOK {
-		h["Etag"] = []string{etag.Strong(body)}
-	}
-
-	// A route policy that ignores query parameters: store under the key without them, and
-	// record the parameters under the query-less key, so lookups find it (see lookup).
-	if ign := pol.IgnoredQuery(); len(ign) > 0 && !x.rekeyed && x.r.URL.RawQuery != "" {
-		p := c.primary(nil, x.r, ign)
-		x.pk = string(p)
-		x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
-		x.base, x.vrec, x.rekeyed = string(c.base(nil, x.k)), nil, true
-		b.ignore = encodeIgnore(string(c.queryless(x.r)), ign)
-	}
+	fields := c.varyOf(x, h)
+	completeFields(h, status, body, !c.cfg.DisableAutoETag)
+	b.ignore = c.rekeyForPolicy(x, pol)
 
 	// Variant selection (RFC 9111 §4.1) and the per-URL cap.
-	variant := uint64(0)
-	key := x.base
+	variant, key := uint64(0), x.base
 	var vkey []byte
 	if len(fields) > 0 {
 		if len(fields) > maxVaryFields {
@@ -134,63 +69,14 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 		variant = c.variantHash(vkey)
 		key = string(c.variantKey(nil, x.k, variant))
 	}
-	e := entry{
-		status:    status,
-		storedAt:  now.UnixNano(),
-		initAge:   int64(f.initAge),
-		fresh:     int64(f.fresh),
-		swr:       int64(f.swr),
-		sie:       int64(f.sie),
-		recompute: int64(origin),
-		variant:   variant,
-		key:       x.pk,
-		vkey:      string(vkey),
-		etag:      h.Get("Etag"),
-	}
-	if f.noStale {
-		e.flags |= flagNoStale
-	}
-	if f.negative {
-		e.flags |= flagNegative
-	}
-	if f.sMaxAge {
-		e.flags |= flagSMaxAge
-	}
-	if v := h.Get("Last-Modified"); v != "" {
-		if lm, err := http.ParseTime(v); err == nil {
-			e.lastMod = lm.Unix()
-		}
-	}
+	e := c.newEntry(x, status, h, body, &f, pol, variant, string(vkey), now, origin)
 	if f.noCache && ((e.etag == "" && e.lastMod == 0) || c.cfg.Keep <= 0) {
 		// A no-cache entry is only ever used after a revalidation (decide): without a
 		// validator, or with stale entries not kept (Config.Keep), storing it gains nothing.
 		b.reason = ReasonNoCache
 		return b
 	}
-	e.route = x.route()
-	e.tags = pol.TagsFor(x.r)
-	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Surrogate-Key"])...)
-	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Cache-Tag"])...)
-	slices.Sort(e.tags)
-	e.tags = slices.Compact(e.tags)
-	e.fields = fieldsFrom(h, f.strip)
-	e.body = body
-
-	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
-	if f.noCache {
-		life = 0 // kept for Keep, to be revalidated
-	}
-	if c.cfg.Keep > 0 && (e.etag != "" || e.lastMod != 0) {
-		// Keep entries with a validator a while after they go stale, for a conditional
-		// revalidation (RFC 9111 §4.3) instead of a full fetch.
-		life += c.cfg.Keep
-	}
-	if c.cfg.Jitter > 0 {
-		life += time.Duration(float64(life) * c.cfg.Jitter * c.cfg.Rand())
-	}
-	if life < time.Second {
-		life = time.Second
-	}
+	life := c.lifetime(&e, &f)
 	e.expires = now.Add(life).UnixNano()
 	if len(fields) > 0 {
 		b.vary, b.varyTTL, b.evict = c.nextVaryRecord(x, fields, variant, e.expires, now)
@@ -207,6 +93,157 @@ func (c *Cache) build(x *exchange, status int, h http.Header, body []byte, now t
 	b.key, b.ttl, b.tags, b.strip = key, life, b.e.tags, f.strip
 	c.stripTags(h)
 	return b
+}
+
+// refused reports why the request or the route keeps any answer out of the cache: the
+// request's no-store, a store key holding another request's entry, or an error answer on a
+// private or no-store route (it may be one user's).
+func (c *Cache) refused(x *exchange, status int, pol headers.Policy) Reason {
+	switch {
+	case x.noStore:
+		return ReasonNoStore
+	case x.collision:
+		return ReasonCollision
+	case status >= 400 && x.st != nil && x.st.hasPolicy:
+		if pcc := headers.ParseCacheControl([]string{pol.CacheControl()}); pcc.NoStore {
+			return ReasonNoStore
+		} else if pcc.Private {
+			return ReasonPrivate
+		}
+	}
+	return ReasonNone
+}
+
+// freshnessOf runs the storability and freshness rules (decide) and applies the operator's
+// default stale-if-error window.
+func (c *Cache) freshnessOf(x *exchange, status int, h http.Header, pol headers.Policy, origin time.Duration, now time.Time) freshness {
+	// Negative caching (storing an error without explicit freshness) needs a route policy,
+	// or the application's word that it is safe everywhere (negative.Rules.AllRoutes).
+	negOK := (x.st != nil && x.st.hasPolicy) || c.cfg.Negative.AllRoutes
+	f := decide(status, c.decisionHeader(h), x.auth, c.cfg.Negative, negOK, pol.NegTTL(), origin, now,
+		heuristic{fraction: c.cfg.HeuristicFreshness, max: c.cfg.HeuristicMax})
+	if f.reason == ReasonNone && c.cfg.StaleIfError > 0 && !f.sieSet && !f.noStale && !f.sMaxAge {
+		// RFC 9111 §4.2.4: the operator's leave to serve stale when the origin fails, for a
+		// response that neither forbids it nor sets its own window.
+		f.sie = c.cfg.StaleIfError
+	}
+	return f
+}
+
+// varyOf returns the request fields the stored answer varies on, sorted, and says so in its
+// Vary: the response's own, the URL's other variants' (so they stay reachable), and the
+// safe ones it forgot (an encoded body varies on Accept-Encoding, a CORS answer for one
+// origin on Origin, and every answer on the trusted fields).
+func (c *Cache) varyOf(x *exchange, h http.Header) []string {
+	fields, _ := varyFields(h)
+	if len(fields) == 0 && x.vrec != nil {
+		fields = slices.Clone(x.vrec.fields)
+		headers.MergeVary(h, fields...)
+	}
+	add := func(name string) {
+		if !slices.Contains(fields, name) {
+			fields = append(fields, name)
+			headers.MergeVary(h, name)
+		}
+	}
+	if len(h["Content-Encoding"]) > 0 {
+		add("Accept-Encoding")
+	}
+	for _, f := range c.implicitVary {
+		add(f)
+	}
+	if o := h.Get("Access-Control-Allow-Origin"); o != "" && o != "*" {
+		add("Origin")
+	}
+	slices.Sort(fields)
+	return fields
+}
+
+// completeFields adds what net/http would send (Content-Type) and, for a 200 without one, a
+// strong ETag of the body.
+func completeFields(h http.Header, status int, body []byte, autoETag bool) {
+	if len(body) > 0 && len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = []string{http.DetectContentType(body)}
+	}
+	if autoETag && h.Get("Etag") == "" && status == http.StatusOK {
+		h["Etag"] = []string{etag.Strong(body)}
+	}
+}
+
+// rekeyForPolicy moves x to the key without the query parameters its route's policy ignores
+// (known only once the handler ran), and returns the record of those parameters to store
+// under the query-less key, so that lookups find it (see rekey). The fill is fenced from
+// then on under its new key.
+func (c *Cache) rekeyForPolicy(x *exchange, pol headers.Policy) []byte {
+	ign := pol.IgnoredQuery()
+	if len(ign) == 0 || x.rekeyed || x.r.URL.RawQuery == "" {
+		return nil
+	}
+	p := c.primary(nil, x.r, ign)
+	x.pk = string(p)
+	x.k = keys{hash: c.hashKey(p), gen: x.k.gen}
+	x.base, x.vrec, x.rekeyed = string(c.base(nil, x.k)), nil, true
+	x.fence = c.fences.load(x.k.hash)
+	return encodeIgnore(string(c.queryless(x.r)), ign)
+}
+
+// newEntry builds the entry of an answer: its freshness, keys, validators, tags and fields.
+func (c *Cache) newEntry(x *exchange, status int, h http.Header, body []byte, f *freshness, pol headers.Policy,
+	variant uint64, vkey string, now time.Time, origin time.Duration) entry {
+	e := entry{
+		status:    status,
+		storedAt:  now.UnixNano(),
+		initAge:   int64(f.initAge),
+		fresh:     int64(f.fresh),
+		swr:       int64(f.swr),
+		sie:       int64(f.sie),
+		recompute: int64(origin),
+		variant:   variant,
+		key:       x.pk,
+		vkey:      vkey,
+		etag:      h.Get("Etag"),
+	}
+	if f.noStale {
+		e.flags |= flagNoStale
+	}
+	if f.negative {
+		e.flags |= flagNegative
+	}
+	if f.sMaxAge {
+		e.flags |= flagSMaxAge
+	}
+	if v := h.Get("Last-Modified"); v != "" {
+		if lm, err := http.ParseTime(v); err == nil {
+			e.lastMod = lm.Unix()
+		}
+	}
+	e.route = x.route()
+	e.tags = pol.TagsFor(x.r)
+	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Surrogate-Key"])...)
+	e.tags = append(e.tags, headers.ParseSurrogateKey(h["Cache-Tag"])...)
+	slices.Sort(e.tags)
+	e.tags = slices.Compact(e.tags)
+	e.fields = fieldsFrom(h, f.strip)
+	e.body = body
+	return e
+}
+
+// lifetime is how long the tiers keep an entry: its freshness and stale windows, Keep for
+// one with a validator, and jitter; at least a second.
+func (c *Cache) lifetime(e *entry, f *freshness) time.Duration {
+	life := time.Duration(e.fresh-e.initAge) + max(f.swr, f.sie)
+	if f.noCache {
+		life = 0 // kept for Keep, to be revalidated
+	}
+	if c.cfg.Keep > 0 && (e.etag != "" || e.lastMod != 0) {
+		// Keep entries with a validator a while after they go stale, for a conditional
+		// revalidation (RFC 9111 §4.3) instead of a full fetch.
+		life += c.cfg.Keep
+	}
+	if c.cfg.Jitter > 0 {
+		life += time.Duration(float64(life) * c.cfg.Jitter * c.cfg.Rand())
+	}
+	return max(life, time.Second)
 }
 
 // save writes a built entry to L1 now; L2, the vary record and the tag index follow in
