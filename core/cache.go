@@ -287,6 +287,10 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	// by the store's timeout (a client that leaves waits at most that long); the result is
 	// read-only.
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
+		// A purge of the key while it is read must not be undone by the promotion: the
+		// fence is read before, and checked after the L1 write (see fence.go).
+		hash, hashed := keyHashOf(key)
+		fence := c.fences.load(hash)
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
@@ -298,8 +302,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 			_ = l2.Delete(context.WithoutCancel(ctx), key)
 			return nil, store.ErrNotFound
 		}
-		if ttl := remaining(b, c.now()); ttl > 0 {
+		if ttl := remaining(b, c.now()); ttl > 0 && (!hashed || c.fences.load(hash) == fence) {
 			c.l1Set(context.Background(), key, b, ttl)
+			if hashed && c.fences.load(hash) != fence {
+				c.l1Delete(context.Background(), key)
+			}
 		}
 		return b, nil
 	})

@@ -376,7 +376,7 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 		}
 		c.saveShared(ctx, x, &b)
 		if c.fenced(x, b.e.tags) {
-			c.l2Delete(ctx, b.key)
+			c.retract(ctx, b.key)
 		}
 	}
 }

@@ -80,11 +80,15 @@ type memTier interface {
 //	"K" id + keys joined by "\n"  — delete these keys from L1
 //	"U" id + base key             — delete a URL (base and the variants this instance knows)
 //	"T" id + tags joined by "\n"  — tags are being purged: fills carrying them do not store
+//	"R" id + keys joined by "\n"  — a late write was retracted: drop these keys from L1
 //	"G" id + decimal generation   — PurgeAll happened: move to that generation
 func (c *Cache) keysMessage(keys []string) string { return "K" + c.id + strings.Join(keys, "\n") }
 func (c *Cache) tagsMessage(tags []string) string { return "T" + c.id + strings.Join(tags, "\n") }
-func (c *Cache) urlMessage(base string) string    { return "U" + c.id + base }
-func (c *Cache) genMessage(gen uint64) string     { return "G" + c.id + strconv.FormatUint(gen, 10) }
+func (c *Cache) retractMessage(keys []string) string {
+	return "R" + c.id + strings.Join(keys, "\n")
+}
+func (c *Cache) urlMessage(base string) string { return "U" + c.id + base }
+func (c *Cache) genMessage(gen uint64) string  { return "G" + c.id + strconv.FormatUint(gen, 10) }
 
 // idLen is the length of an instance id in a message.
 const idLen = 16
@@ -102,25 +106,43 @@ func (c *Cache) onMessage(msg []byte) {
 			var k string
 			k, body, _ = strings.Cut(body, "\n")
 			if c.fences.bumpKey(k, time.Now()) {
-				c.l2Delete(ctx, k) // this instance's late write, if it came after the delete
+				c.retract(ctx, k) // this instance's late write, if it came after the delete
 			}
+			c.l1Delete(ctx, k)
+		}
+	case 'R': // no late write of this instance to retract: the keys were deleted once more
+		for body != "" {
+			var k string
+			k, body, _ = strings.Cut(body, "\n")
+			c.fences.bumpKey(k, time.Now())
 			c.l1Delete(ctx, k)
 		}
 	case 'U':
 		late := c.fences.bumpKey(body, time.Now())
 		keys := c.l1DeleteURL(ctx, body)
 		if late {
-			c.l2Delete(ctx, keys...)
+			c.retract(ctx, keys...)
 		}
 	case 'T':
 		late := c.tags.purge(strings.Split(body, "\n"), time.Now())
-		c.l2Delete(ctx, late...)
 		c.l1Delete(ctx, late...)
+		c.retract(ctx, late...)
 	case 'G':
 		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
 			c.setGen(g)
 		}
 	}
+}
+
+// retract deletes keys this instance may have written to L2 after a purge deleted them (a late
+// write, see fence.go), and tells every instance to drop the copies it may have read from L2
+// in between.
+func (c *Cache) retract(ctx context.Context, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	c.l2Delete(ctx, keys...)
+	c.publish(ctx, c.retractMessage(keys))
 }
 
 // publish tells the other instances; a fleet that cannot be reached is counted by the store.

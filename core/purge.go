@@ -164,8 +164,8 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	// Fills in flight that will carry one of the tags do not store (fence.go); this
 	// instance's late writes of such entries, and every other instance's, go again.
 	late := c.tags.purge(tags, time.Now())
-	c.l2Delete(ctx, late...)
 	c.l1Delete(ctx, late...)
+	c.retract(ctx, late...)
 	c.publish(ctx, c.tagsMessage(tags))
 	keys, err := c.fleet.TagPurge(ctx, tags...)
 	for _, k := range keys {
