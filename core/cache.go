@@ -53,6 +53,7 @@ type Cache struct {
 	l2reads   singleflight.Group
 	hfm       marks
 	due       marks     // keys whose refresh was left to the next request (see revalidateAfter)
+	backoff   marks     // keys whose last background refresh failed (see refreshBackoff)
 	refreshes refreshes // background refreshes on goroutines of their own
 
 	hitStatus [1024]string
@@ -103,6 +104,7 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	}
 	c.hfm.max = 100_000
 	c.due.max = 100_000
+	c.backoff.max = 100_000
 	c.refreshes.init()
 	c.initStatus()
 	c.local = &localFleet{tags: newTagIndex(cfg.L1MaxBytes/256, cfg.TagIndexBytes,

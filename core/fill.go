@@ -115,9 +115,14 @@ type filling struct {
 	key  string
 	cl   *call // nil: nobody waits
 	done bool
+	res  fillResult // the first result handed over
+	set  bool
 }
 
 func (f *filling) finish(res fillResult) {
+	if !f.set {
+		f.res, f.set = res, true
+	}
 	if f.cl != nil && !f.done {
 		f.done = true
 		f.c.flights.finish(f.key, f.cl, res)
@@ -130,6 +135,9 @@ func (f *filling) finish(res fillResult) {
 func (c *Cache) lead(x *exchange, cl *call) {
 	fin := &filling{c: c, key: x.lk, cl: cl}
 	defer fin.finish(fillResult{failed: true})
+	if x.background {
+		defer func() { c.refreshed(x, fin.res) }()
+	}
 	release, answered := c.fleetLock(x, fin)
 	if answered {
 		return
@@ -191,6 +199,23 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 	}
 	if token == "" {
 		return nothing, false // no lock (granted locally, or the fleet unreachable): fill alone
+	}
+	if x.background && x.stale != nil {
+		// A refresh double-checks across the fleet too: another instance may have refreshed
+		// the entry already (an early refresh is then once per fleet, not per instance).
+		var n entry
+		if raw := c.peekL2(ctx, x); raw != nil && decodeEntry(raw, &n) == nil && n.storedAt > x.stale.storedAt {
+			_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
+			key := string(c.variantKey(nil, x.k, n.variant))
+			if ttl := remaining(raw, c.now()); ttl > 0 && !c.fenced(x, n.tags) {
+				c.l1Set(ctx, key, raw, ttl)
+				if c.fenced(x, n.tags) {
+					c.l1Delete(ctx, key) // a purge came meanwhile
+				}
+			}
+			fin.finish(fillResult{raw: raw, variant: n.variant})
+			return nothing, true
+		}
 	}
 	if x.stale == nil {
 		// Double-check across the fleet: the previous holder may have stored the entry and

@@ -24,6 +24,9 @@ import (
 //     foreground (an early refresh of a fresh entry is simply skipped: a later hit or the
 //     expiry refreshes it).
 func (c *Cache) revalidateAfter(x *exchange, e *entry, raw []byte) {
+	if c.backoff.has(x.lk, c.now().UnixNano()) {
+		return // its last refresh failed: stale answers go on without one for a while
+	}
 	cl, ok := c.flights.tryLead(x.lk)
 	if !ok {
 		return
@@ -144,4 +147,18 @@ func (r *refreshes) close() {
 	r.mu.Unlock()
 	r.cancel()
 	_ = r.wait(context.Background())
+}
+
+// refreshBackoff is how long after a failed background refresh (the origin erred, panicked
+// or answered what cannot be stored) stale answers of the key start no other: a failing origin
+// gets one refresh per key and period, not one per stale answer.
+const refreshBackoff = 2 * time.Second
+
+// refreshed records how a background refresh ended: a failure backs the key off.
+func (c *Cache) refreshed(x *exchange, res fillResult) {
+	if res.failed || res.uncacheable || res.stale {
+		c.backoff.set(x.lk, c.now().Add(refreshBackoff).UnixNano())
+		return
+	}
+	c.backoff.del(x.lk)
 }
