@@ -11,19 +11,17 @@ package memcachedtest
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strata-cache/strata/internal/testproc"
 )
 
 // RequireEnv and RequireE2EEnv name the environment variables that turn a missing memcached
@@ -42,10 +40,10 @@ const startAttempts = 5
 // Server is one memcached process. Its methods are safe for concurrent use.
 type Server struct {
 	addr string
-	logs *logBuffer
+	logs *testproc.LogBuffer
 
 	mu   sync.Mutex
-	proc *proc // nil once stopped
+	proc *testproc.Proc // nil once stopped
 }
 
 // Start starts `memcached -l 127.0.0.1 -p <free port> -U 0 -m 64` plus args, waits until it
@@ -58,7 +56,7 @@ func Start(tb testing.TB, args ...string) *Server {
 	if !ok {
 		return nil
 	}
-	s := &Server{logs: &logBuffer{}}
+	s := &Server{logs: new(testproc.LogBuffer)}
 	tb.Cleanup(func() {
 		s.Stop()
 		if tb.Failed() {
@@ -105,7 +103,7 @@ func (s *Server) Pid() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }
 
 // Stop kills the server (SIGKILL, like a crash) and waits for it to exit. Stopping a stopped
@@ -116,7 +114,7 @@ func (s *Server) Stop() {
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.kill()
+		p.Kill(waitLimit)
 	}
 }
 
@@ -157,58 +155,10 @@ func freePort() (int, error) {
 	return port, nil
 }
 
-// proc is one started process.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // Wait's result, set before done is closed
-}
-
 // startProc runs bin with args, its output going to logs, and waits (at most waitLimit) until
-// the server at addr answers "version". On failure the process is killed and the error
-// carries its output.
-func startProc(bin string, args []string, addr string, logs *logBuffer) (*proc, error) {
-	cmd := exec.Command(bin, args...) //nolint:gosec // a test helper starting memcached with the arguments it builds
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	cmd.SysProcAttr = sysProcAttr()
-	mark := logs.Len()
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// The parent-death signal (see sysProcAttr) is tied to the thread that forks, so
-		// that thread is kept by this goroutine, and used by nothing else, for as long as
-		// the server runs.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	deadline := time.Now().Add(waitLimit)
-	for {
-		select {
-		case <-p.done:
-			return nil, fmt.Errorf("%s on %s exited during start-up (%v):\n%s", bin, addr, p.err, logs.Since(mark))
-		default:
-		}
-		err := ping(addr, 200*time.Millisecond)
-		if err == nil {
-			return p, nil
-		}
-		if time.Now().After(deadline) {
-			p.kill()
-			return nil, fmt.Errorf("%s on %s did not answer within %s (%v):\n%s", bin, addr, waitLimit, err, logs.Since(mark))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+// the server at addr answers "version".
+func startProc(bin string, args []string, addr string, logs *testproc.LogBuffer) (*testproc.Proc, error) {
+	return testproc.Start(bin, args, logs, waitLimit, func() error { return ping(addr, 200*time.Millisecond) })
 }
 
 // ping sends "version" over a fresh connection and expects "VERSION ...".
@@ -231,48 +181,3 @@ func ping(addr string, timeout time.Duration) error {
 	}
 	return nil
 }
-
-// kill sends SIGKILL to the process (by its PID) and waits for the exit, bounded by waitLimit.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return
-	}
-	select {
-	case <-p.done:
-	case <-time.After(waitLimit):
-	}
-}
-
-// logBuffer collects a process's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
-}
-
-func (l *logBuffer) Since(mark int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if mark > l.b.Len() {
-		mark = l.b.Len()
-	}
-	return string(l.b.Bytes()[mark:])
-}
-
-func (l *logBuffer) String() string { return l.Since(0) }

@@ -54,7 +54,7 @@ func StartCluster(tb testing.TB, masters int) *Cluster {
 	c := &Cluster{}
 	tb.Cleanup(func() {
 		for _, n := range c.nodes {
-			n.proc.kill()
+			n.proc.Kill(waitLimit)
 		}
 		if tb.Failed() {
 			for _, n := range c.nodes {

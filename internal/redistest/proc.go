@@ -6,85 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/strata-cache/strata/internal/testproc"
 )
 
-// proc is one started process.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // Wait's result, set before done is closed
-}
+// proc is one started server.
+type proc = testproc.Proc
 
-// startProc runs bin with args, sending its output to logs, and waits (at
-// most waitLimit) until the server at network/addr answers PING. On failure
-// the process is killed and the error carries the tail of its log.
+// logBuffer keeps what a server wrote.
+type logBuffer = testproc.LogBuffer
+
+func newLogBuffer() *logBuffer { return new(testproc.LogBuffer) }
+
+// startProc runs bin with args, sending its output to logs, and waits (at most waitLimit)
+// until the server at network/addr answers PING.
 func startProc(bin string, args []string, network, addr string, logs *logBuffer) (*proc, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	cmd.SysProcAttr = sysProcAttr()
-	mark := logs.Len()
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// The parent-death signal (see sysProcAttr) is tied to the thread that
-		// forks, so that thread is kept by this goroutine, and used by nothing
-		// else, for as long as the server runs.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-
-	deadline := time.Now().Add(waitLimit)
-	for {
-		select {
-		case <-p.done:
-			out := logs.Since(mark)
-			return nil, fmt.Errorf("%s %s exited during start-up (%v):\n%s", bin, addr, p.err, out)
-		default:
-		}
+	return testproc.Start(bin, args, logs, waitLimit, func() error {
 		reply, err := command(network, addr, 200*time.Millisecond, "PING")
-		if err == nil && reply == "PONG" {
-			return p, nil
+		if err == nil && reply != "PONG" {
+			err = fmt.Errorf("%s answered PING with %q", addr, reply)
 		}
-		if time.Now().After(deadline) {
-			p.kill()
-			return nil, fmt.Errorf("%s %s did not answer PING within %s (last: %q, %v):\n%s",
-				bin, addr, waitLimit, reply, err, logs.Since(mark))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// kill sends SIGKILL (which also ends a SIGSTOPped process) and waits for
-// the exit, bounded by waitLimit.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(waitLimit):
-	}
+		return err
+	})
 }
 
 // command sends one command over a fresh connection and returns the reply
@@ -144,48 +90,3 @@ func readFull(r *bufio.Reader, buf []byte) (int, error) {
 	}
 	return n, nil
 }
-
-// logBuffer collects a process's output, keeping the last maxLog bytes.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     []byte
-	dropped int // bytes dropped from the front
-}
-
-const maxLog = 64 << 10
-
-func newLogBuffer() *logBuffer { return &logBuffer{} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	if over := len(l.buf) - maxLog; over > 0 {
-		l.buf = append(l.buf[:0], l.buf[over:]...)
-		l.dropped += over
-	}
-	return len(p), nil
-}
-
-// Len returns the total number of bytes ever written.
-func (l *logBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.dropped + len(l.buf)
-}
-
-// Since returns what was written after total offset mark (as far as kept).
-func (l *logBuffer) Since(mark int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	i := mark - l.dropped
-	if i < 0 {
-		i = 0
-	}
-	if i > len(l.buf) {
-		i = len(l.buf)
-	}
-	return string(l.buf[i:])
-}
-
-func (l *logBuffer) String() string { return l.Since(0) }

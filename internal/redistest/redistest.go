@@ -178,7 +178,7 @@ func (s *Server) Pid() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }
 
 // Stop kills the server (SIGKILL, like a crash) and waits for it to exit.
@@ -231,7 +231,7 @@ func (s *Server) signal(sig syscall.Signal) {
 		s.tb.Fatalf("redistest: %v: server %s is stopped", sig, s.addr)
 		return
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := p.Signal(sig); err != nil {
 		s.tb.Fatalf("redistest: %v: %v", sig, err)
 	}
 }
@@ -242,7 +242,7 @@ func (s *Server) kill() {
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.kill()
+		p.Kill(waitLimit)
 	}
 }
 
