@@ -86,7 +86,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 
 	var rdb *redis.Client
 	if redisAddr != "" {
-		// Strata's client honours context deadlines, as the one Config.RedisURL builds does
+		// Strata's client honours context deadlines, as the one redisstore.NewFromURL builds does
 		// (and internal/redistest's); without it the store runs every call on a helper
 		// goroutine to enforce its timeout, which the -nodeadline row shows.
 		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get"})

@@ -41,9 +41,9 @@
 // [Store.Publish] sends a message on the channel; [Store.Subscribe] runs a
 // goroutine that delivers messages to a handler and reconnects by itself
 // after an outage, including a hung server (detected by PING), then calls
-// [Options].OnReconnect so that the caller can drop what it may have
-// missed, such as its L1. [Store.InstanceID] lets a publisher mark its own
-// messages.
+// the subscriber's reconnected function so that it can drop what it may
+// have missed, such as its L1. Subscribe returns once the subscription is
+// live (it waits for a hello of its own, for at most a second).
 //
 // # Tags
 //
