@@ -36,6 +36,7 @@ type Cache struct {
 	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
 	id       string        // this instance, in its bus messages
 	fences   fences        // purges by key, against late fills (fence.go)
+	intents  intents       // purges the fleet could not be told of yet (intent.go)
 	tags     tagFence      // purges by tag, against late fills (fence.go)
 
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
@@ -129,7 +130,9 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	}
 	c.initSecret()
 	c.setGen(c.loadGen(context.Background()))
+	c.intents.init()
 	c.stopSub = c.fleet.Subscribe(c.onMessage, c.onReconnect)
+	go c.replayIntents()
 	return c, nil
 }
 
@@ -240,6 +243,7 @@ func (c *Cache) now() time.Time { return c.cfg.Clock() }
 // disconnected, so the L1 goes, and the generation and the secret (a restarted Redis may
 // have lost it) are read again.
 func (c *Cache) onReconnect() {
+	c.intents.kick()
 	c.clearL1()
 	c.local.tags.reset()
 	c.setGen(c.loadGen(context.Background()))
@@ -296,6 +300,9 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
+		}
+		if c.intents.tombstoned(key) {
+			return nil, store.ErrNotFound // purged while the tier was unreachable
 		}
 		if !usable(b) {
 			c.unusable.Add(1)
@@ -373,6 +380,7 @@ func (c *Cache) l2Delete(ctx context.Context, keys ...string) {
 	l2, _ := c.shared()
 	if err := l2.Delete(context.WithoutCancel(ctx), keys...); err != nil {
 		c.storeErr(TierL2, OpDelete, err)
+		c.intents.addDeletes(keys) // tombstoned here, deleted when the tier answers again
 	}
 }
 

@@ -149,5 +149,6 @@ func (c *Cache) retract(ctx context.Context, keys ...string) {
 func (c *Cache) publish(ctx context.Context, msg string) {
 	if err := c.fleet.Publish(context.WithoutCancel(ctx), []byte(msg)); err != nil {
 		c.storeErr(TierL2, OpPublish, err)
+		c.intents.addMessage(msg) // sent when the fleet answers again
 	}
 }

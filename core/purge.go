@@ -173,6 +173,7 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 	}
 	if err != nil {
 		c.storeErr(TierL2, OpTag, err)
+		c.intents.addTags(tags) // purged from the fleet's index when it answers again
 		err = fmt.Errorf("core: purge tags: %w", err)
 	}
 	if len(keys) > 0 {
@@ -206,6 +207,7 @@ func (c *Cache) PurgeAll(ctx context.Context) error {
 	n, ferr := c.fleet.NextGeneration(ctx)
 	if ferr != nil {
 		c.storeErr(TierL2, OpGeneration, ferr)
+		c.intents.addNewGen() // moved fleet-wide when the fleet answers again
 		err = fmt.Errorf("core: purge all: %w", ferr)
 	}
 	// Never move backwards: a generation bumped locally while the fleet was unreachable stays.

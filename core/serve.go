@@ -800,7 +800,7 @@ func (c *Cache) awaitFleet(x *exchange, fleet Fleet, lockKey string) (raw []byte
 func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 	l2, _ := c.shared()
 	raw, err := l2.Get(ctx, x.lk)
-	if err != nil || len(raw) == 0 {
+	if err != nil || len(raw) == 0 || c.intents.tombstoned(x.lk) {
 		return nil
 	}
 	vkey := x.vkey
@@ -814,8 +814,9 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		if !v.has(vh) {
 			return nil
 		}
-		raw, err = l2.Get(ctx, string(c.variantKey(nil, x.k, vh)))
-		if err != nil {
+		variantKey := string(c.variantKey(nil, x.k, vh))
+		raw, err = l2.Get(ctx, variantKey)
+		if err != nil || c.intents.tombstoned(variantKey) {
 			return nil
 		}
 		x.variant, vkey = vh, string(vk)
