@@ -78,10 +78,9 @@ func do(t testing.TB, h http.Handler, method, target string, hdr ...string) *htt
 	return w
 }
 
-func body(w *httptest.ResponseRecorder) string {
-	b, _ := io.ReadAll(w.Result().Body)
-	return string(b)
-}
+// body is the body a recorder got; it can be read any number of times (Result's body,
+// which Result caches, reads once).
+func body(w *httptest.ResponseRecorder) string { return w.Body.String() }
 
 func wantStatus(t testing.TB, w *httptest.ResponseRecorder, code int) {
 	t.Helper()
