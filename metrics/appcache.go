@@ -88,4 +88,6 @@ func (o *AppCache) Load(_ string, d time.Duration, background bool, err error) {
 func (o *AppCache) Error(op string, _ error) { o.errs.WithLabelValues(op).Inc() }
 
 // Invalidate implements appcache.Observer.
-func (o *AppCache) Invalidate(kind string, n int) { o.invalidations.WithLabelValues(kind).Add(float64(n)) }
+func (o *AppCache) Invalidate(kind string, n int) {
+	o.invalidations.WithLabelValues(kind).Add(float64(n))
+}
