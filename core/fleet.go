@@ -101,22 +101,18 @@ func (c *Cache) onMessage(msg []byte) {
 	ctx := context.Background()
 	body := string(msg[1+idLen:])
 	switch msg[0] {
-	case 'K':
-		for body != "" {
-			var k string
-			k, body, _ = strings.Cut(body, "\n")
-			if c.fences.bumpKey(k, time.Now()) {
-				c.retract(ctx, k) // this instance's late write, if it came after the delete
+	case 'K', 'R': // R: a late write another instance retracted; nothing of ours to retract
+		var late []string
+		for _, k := range strings.Split(body, "\n") {
+			if k == "" {
+				continue
+			}
+			if c.fences.bumpKey(k, time.Now()) && msg[0] == 'K' {
+				late = append(late, k) // this instance's late write, if it came after the delete
 			}
 			c.l1Delete(ctx, k)
 		}
-	case 'R': // no late write of this instance to retract: the keys were deleted once more
-		for body != "" {
-			var k string
-			k, body, _ = strings.Cut(body, "\n")
-			c.fences.bumpKey(k, time.Now())
-			c.l1Delete(ctx, k)
-		}
+		c.retract(ctx, late...)
 	case 'U':
 		late := c.fences.bumpKey(body, time.Now())
 		keys := c.l1DeleteURL(ctx, body)
