@@ -118,7 +118,7 @@ func New[T any](opts Options[T]) (*Cache[T], error) {
 	if o.WriteBehind != nil {
 		c.wb = newWriteBehind(c, o.WriteBehind)
 	}
-	c.unsub = c.fleet.Subscribe(c.onMessage, c.onReconnect)
+	c.unsub = c.fleet.Subscribe(c.onMessage, func(bool) { c.onReconnect() })
 	return c, nil
 }
 

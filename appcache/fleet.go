@@ -32,7 +32,7 @@ func (*localFleet) Extend(context.Context, string, string, time.Duration) (bool,
 }
 func (*localFleet) Unlock(context.Context, string, string) error       { return nil }
 func (*localFleet) Publish(context.Context, []byte) error              { return nil }
-func (*localFleet) Subscribe(func([]byte), func()) (stop func())       { return func() {} }
+func (*localFleet) Subscribe(func([]byte), func(bool)) (stop func())   { return func() {} }
 func (f *localFleet) Generation(context.Context) (uint64, error)       { return f.gen.Load(), nil }
 func (f *localFleet) NextGeneration(context.Context) (uint64, error)   { return f.gen.Add(1), nil }
 func (*localFleet) Secret(_ context.Context, p string) (string, error) { return p, nil }

@@ -202,8 +202,9 @@ func (c *Cache[T]) onMessage(msg []byte) {
 	}
 }
 
-// onReconnect: messages may have been lost while the bus was down. Drop the L1 and move every
-// version, so no load in flight stores what an invalidation it missed should have refused.
+// onReconnect: messages may be lost while the bus is down (called when it breaks and when it
+// is back). Drop the L1 and move every version, so no load in flight stores what an
+// invalidation it missed should have refused.
 func (c *Cache[T]) onReconnect() {
 	c.vers.bumpAll()
 	c.l1.Clear()

@@ -43,6 +43,7 @@ type Cache struct {
 	secretMu     sync.Mutex          // guards secret
 	secret       string              // the fleet's key secret, once read from the fleet
 	keysShared   atomic.Bool         // seed is the fleet's: L2 may be used for entries
+	busDown      atomic.Bool         // the fleet's bus is broken: another instance's purge cannot reach this one
 	hash         func([]byte) uint64 // tests only: replaces the keyed hash
 	trusted      []string            // Config.TrustHeaders, canonical and sorted
 	trustProto   bool                // X-Forwarded-Proto is trusted (the key's scheme)
@@ -131,7 +132,9 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	c.initSecret()
 	c.setGen(c.loadGen(context.Background()))
 	c.intents.init()
-	c.stopSub = c.fleet.Subscribe(c.onMessage, c.onReconnect)
+	// Until the bus says it is live, another instance's purge may not reach this one.
+	c.busDown.Store(c.fleet != Fleet(c.local))
+	c.stopSub = c.fleet.Subscribe(c.onMessage, c.onBus)
 	go c.replayIntents()
 	return c, nil
 }
@@ -238,6 +241,21 @@ func (c *Cache) clearL1() {
 }
 
 func (c *Cache) now() time.Time { return c.cfg.Clock() }
+
+// onBus follows the fleet's bus going down or coming back. While it is down, another
+// instance's purge cannot reach this one: the L1 goes at once, and until the bus is back,
+// L1 entries live at most Config.OutageL1TTL (l1Set). So an instance serves a purged entry
+// at most the bus's detection time (redisstore: twice its SubscribeHealthCheck) or
+// OutageL1TTL after the purge, whatever the fleet's store does.
+func (c *Cache) onBus(up bool) {
+	if !up {
+		c.busDown.Store(true)
+		c.clearL1()
+		return
+	}
+	c.busDown.Store(false)
+	c.onReconnect()
+}
 
 // onReconnect follows a fleet reconnection: invalidations may have been missed while
 // disconnected, so the L1 goes, and the generation and the secret (a restarted Redis may
@@ -360,8 +378,15 @@ func remaining(b []byte, now time.Time) time.Duration {
 
 func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Duration) {
 	c.hot.del(key)
+	down := c.busDown.Load()
+	if down && c.cfg.OutageL1TTL > 0 {
+		ttl = min(ttl, c.cfg.OutageL1TTL)
+	}
 	if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
 		c.storeErr(TierL1, OpSet, err)
+	}
+	if !down && c.busDown.Load() {
+		c.l1Delete(ctx, key) // the bus broke meanwhile, after onBus cleared the L1
 	}
 }
 

@@ -233,6 +233,13 @@ type Config struct {
 	// so in Cache-Status (detail=stale-if-error). Entries stay in the tiers that much longer.
 	// Default 0 (off: only a response's own stale-if-error).
 	StaleIfError time.Duration
+	// OutageL1TTL caps the L1 lifetime of entries while the fleet's bus is down (Redis
+	// unreachable or hung): another instance's purge cannot reach this one then, so this is
+	// how long an entry refilled during an outage may outlive a purge made elsewhere. The L1
+	// is also dropped when the bus breaks and when it is back. A larger value spares the
+	// origin during an outage at the price of that staleness. Default 1s; negative: no cap.
+	// Without a shared fleet (no L2, or one that is not a Fleet) it does not apply.
+	OutageL1TTL time.Duration
 }
 
 // validate fills defaults into a copy of the caller's Config.
@@ -286,6 +293,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.LockTTL == 0 {
 		cfg.LockTTL = 3 * time.Second
+	}
+	if cfg.OutageL1TTL == 0 {
+		cfg.OutageL1TTL = time.Second
 	}
 	if cfg.HitForMiss == 0 {
 		cfg.HitForMiss = 10 * time.Second

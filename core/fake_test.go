@@ -38,8 +38,8 @@ type fakeVal struct {
 }
 
 type fakeSub struct {
-	handler     func([]byte)
-	reconnected func()
+	handler func([]byte)
+	live    func(bool)
 }
 
 // fault is the behaviour of the fake's calls.
@@ -193,12 +193,13 @@ func (f *fakeShared) Publish(ctx context.Context, msg []byte) error {
 	return nil
 }
 
-func (f *fakeShared) Subscribe(handler func([]byte), reconnected func()) (stop func()) {
+func (f *fakeShared) Subscribe(handler func([]byte), live func(bool)) (stop func()) {
 	f.mu.Lock()
 	id := f.nextID
 	f.nextID++
-	f.subs[id] = fakeSub{handler, reconnected}
+	f.subs[id] = fakeSub{handler, live}
 	f.mu.Unlock()
+	live(true)
 	return func() {
 		f.mu.Lock()
 		delete(f.subs, id)
@@ -215,7 +216,8 @@ func (f *fakeShared) reconnect() {
 	}
 	f.mu.Unlock()
 	for _, s := range subs {
-		s.reconnected()
+		s.live(false)
+		s.live(true)
 	}
 }
 

@@ -152,6 +152,6 @@ func TestLateFillInterleavings(t *testing.T) {
 		}
 		f := newFleet(t, srv.Client(t), 2, Config{Namespace: "late", HotBytes: -1}, func(http.ResponseWriter, *http.Request) {},
 			redisOpts{Timeout: slowTolerant})
-		run(t, f.caches, 300)
+		run(t, f.caches, 1000)
 	})
 }

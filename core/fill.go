@@ -43,36 +43,45 @@ func (c *Cache) fill(x *exchange, coalesce bool) (again bool) {
 // runs the handler alone.
 const maxRejoins = 1
 
-// follow waits, up to LockWait, for the leader of cl (or of slow, the leader cl took over
-// from, whichever finishes first) and answers x with its result; a leader whose answer was
-// not stored or not for x leaves x to run the handler alone. When no leader finished in time,
-// answered is false if x may rejoin (and x runs the handler alone otherwise). again asks for
-// another lookup.
+// follow waits for the leader of cl (or of slow, the leader cl took over from, whichever
+// finishes first) and answers x with its result; a leader whose answer was not stored or not
+// for x leaves x to run the handler alone. The leader is slow once it has filled for
+// LockWait (a wait for another instance's fill does not count: that wait is bounded and
+// hands over across the fleet). Then answered is false if x may rejoin (and x runs the
+// handler alone otherwise). again asks for another lookup.
 func (c *Cache) follow(x *exchange, cl, slow *call, mayRejoin bool) (again, answered bool) {
 	waitStart := c.now()
 	timer := time.NewTimer(c.cfg.LockWait) // a bound in real time, whatever the clock says
-	var slowDone <-chan struct{}           // nil: blocks forever
+	defer timer.Stop()
+	var slowDone <-chan struct{} // nil: blocks forever
 	if slow != nil {
 		slowDone = slow.done
 	}
-	select {
-	case <-cl.done:
-		timer.Stop()
-	case <-slowDone:
-		timer.Stop()
-		cl = slow
-	case <-timer.C:
-		c.waited(waitStart, false)
-		if mayRejoin {
-			return false, false
+	for {
+		select {
+		case <-cl.done:
+		case <-slowDone:
+			cl = slow
+		case <-timer.C:
+			if cl.fleetWait.Load() {
+				timer.Reset(c.cfg.LockWait)
+				continue
+			}
+			if left := c.cfg.LockWait - time.Since(time.Unix(0, cl.filling.Load())); left > 0 {
+				timer.Reset(left)
+				continue
+			}
+			c.waited(waitStart, false)
+			if mayRejoin {
+				return false, false
+			}
+			c.lead(x, nil) // slow leaders twice over: run the handler ourselves
+			return false, true
+		case <-x.r.Context().Done():
+			return false, true
 		}
-		c.lead(x, nil) // slow leaders twice over: run the handler ourselves
-		return false, true
-	case <-x.r.Context().Done():
-		timer.Stop()
-		return false, true
+		return c.followed(x, cl, waitStart), true
 	}
-	return c.followed(x, cl, waitStart), true
 }
 
 // followed answers x from the result of the leader it waited for.
@@ -172,6 +181,11 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 		if x.background {
 			return nothing, true // another instance is refreshing it already
 		}
+		fin.cl.fleetWait.Store(true)
+		defer func() {
+			fin.cl.filling.Store(time.Now().UnixNano())
+			fin.cl.fleetWait.Store(false)
+		}()
 		var raw []byte
 		raw, token = c.awaitFleet(x, fleet, lockKey)
 		if raw == nil && token == "" && !x.takeover && ctx.Err() == nil {

@@ -35,7 +35,7 @@ func (*localFleet) Unlock(context.Context, string, string) error { return nil }
 // Publish has nobody to tell: every purge applies to this instance's tiers directly.
 func (*localFleet) Publish(context.Context, []byte) error { return nil }
 
-func (*localFleet) Subscribe(func([]byte), func()) (stop func()) { return func() {} }
+func (*localFleet) Subscribe(func([]byte), func(bool)) (stop func()) { return func() {} }
 
 func (f *localFleet) TagAdd(_ context.Context, tags []string, key string, _ time.Duration) error {
 	f.tags.add(tags, key)

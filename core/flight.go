@@ -2,6 +2,8 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // fillResult is what a fill leader hands to the requests that waited for it.
@@ -20,6 +22,14 @@ type call struct {
 	res      fillResult
 	waiters  int  // requests that joined it (under flights.mu)
 	finished bool // done is closed (under flights.mu)
+	// fleetWait is set while the leader waits for another instance's fill (the fleet's lock
+	// is held elsewhere). Its waiters then keep waiting past LockWait instead of taking over:
+	// the leader's own wait is bounded and hands over across the fleet, and a second
+	// takeover in this process would run the handler twice when the holder dies.
+	fleetWait atomic.Bool
+	// filling is when (UnixNano, real time) the leader began to fill itself (or joined):
+	// LockWait counts from there, not from a fleet wait that ended.
+	filling atomic.Int64
 }
 
 // flights coalesces concurrent fills of one key in this process (like singleflight, but the
@@ -47,6 +57,7 @@ func (f *flights) start(key string) *call {
 		f.m = make(map[string]*call)
 	}
 	c := &call{done: make(chan struct{})}
+	c.filling.Store(time.Now().UnixNano())
 	f.m[key] = c
 	return c
 }

@@ -267,6 +267,11 @@ func TestRedisDown(t *testing.T) {
 		}
 		wantStatus(t, w, 200)
 	}
+	// The L1 went when the bus broke (a purge elsewhere could no longer reach it); an entry
+	// refilled during the outage is served from L1 for OutageL1TTL.
+	if w := do(t, f.h[0], "GET", "/warm"); !strings.Contains(w.Header().Get("Cache-Status"), "fwd=uri-miss") {
+		t.Fatalf("an L1 entry from before the outage served while Redis is down: %q", w.Header().Get("Cache-Status"))
+	}
 	if w := do(t, f.h[0], "GET", "/warm"); !strings.Contains(w.Header().Get("Cache-Status"), "hit") {
 		t.Fatalf("L1 entry not served while Redis is down: %q", w.Header().Get("Cache-Status"))
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -10,5 +11,9 @@ import (
 // lock extender, a subscriber or a server a test forgot to stop. goleak retries for a while
 // before it reports, so goroutines that are ending as the tests end are not counted.
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(holderEnv); addr != "" {
+		runLockHolder(addr) // a child process of TestKilledLockHolder
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -46,11 +46,14 @@ type Fleet interface {
 
 	// Publish sends an invalidation message to every subscribed instance, this one included.
 	Publish(ctx context.Context, msg []byte) error
-	// Subscribe delivers every published message to handler until stop is called, and calls
-	// reconnected after a disconnect during which messages may have been lost (the cache then
-	// drops its L1). It returns once the subscription is live, or after a bounded wait when
-	// the fleet is unreachable (it keeps trying on its own).
-	Subscribe(handler func(msg []byte), reconnected func()) (stop func())
+	// Subscribe delivers every published message to handler until stop is called. It calls
+	// live(false) as soon as it finds the subscription broken (a dropped connection, or a hung
+	// server that left a ping unanswered), from when on messages may be missed, and
+	// live(true) once it is subscribed again (the messages sent in between are lost). The
+	// cache drops its L1 at both, and caps its L1 lifetimes in between: the bound on how long
+	// an instance can miss another's purge. Subscribe returns once the subscription is live,
+	// or after a bounded wait when the fleet is unreachable (it keeps trying on its own).
+	Subscribe(handler func(msg []byte), live func(up bool)) (stop func())
 
 	// TagAdd records key under each tag for at least ttl.
 	TagAdd(ctx context.Context, tags []string, key string, ttl time.Duration) error

@@ -43,8 +43,8 @@ func ExampleNew() {
 		// Redis is down or slow (store.ErrUnavailable, store.ErrTimeout...): bypass it
 	}
 
-	stop := l2.Subscribe(func(msg []byte) { fmt.Printf("invalidate %s\n", msg) }, func() {
-		// invalidation messages may have been missed: clear the L1
+	stop := l2.Subscribe(func(msg []byte) { fmt.Printf("invalidate %s\n", msg) }, func(bool) {
+		// invalidation messages may have been (or be) missed: clear the L1
 	})
 	defer stop()
 	_ = l2.Publish(ctx, []byte("/products/1"))

@@ -177,7 +177,7 @@ func TestFaultVolatileTTLKeepsTagSets(t *testing.T) {
 }
 
 // TestFaultPubSubKilled: CLIENT KILL TYPE pubsub drops the subscriber's connection; it
-// reconnects by itself, calls reconnected (the cache then drops its L1), and delivers the
+// reconnects by itself, calls live(true) (the cache then drops its L1), and delivers the
 // messages published afterwards.
 func TestFaultPubSubKilled(t *testing.T) {
 	srv := redistest.Start(t)
@@ -189,8 +189,17 @@ func TestFaultPubSubKilled(t *testing.T) {
 		mu.Lock()
 		got = append(got, string(msg))
 		mu.Unlock()
-	}, func() { reconnected <- struct{}{} })
+	}, func(up bool) {
+		if up {
+			reconnected <- struct{}{}
+		}
+	})
 	defer stop()
+	select {
+	case <-reconnected: // live once subscribed
+	case <-time.After(5 * time.Second):
+		t.Fatal("live(true) not called once subscribed")
+	}
 	received := func(want string) bool {
 		mu.Lock()
 		defer mu.Unlock()

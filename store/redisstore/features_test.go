@@ -42,47 +42,77 @@ func TestRedisPubSubChannels(t *testing.T) {
 }
 
 // TestRedisPubSubRestart: subscribers come back by themselves after Redis
-// restarts, and report it through the reconnected callback.
+// restarts, and report the loss and the return through the live callback.
 func TestRedisPubSubRestart(t *testing.T) {
 	srv := redistest.Start(t)
-	var reconnects atomic.Int32
-	onRecon := func() { reconnects.Add(1) }
+	var reconnects, losses atomic.Int32
+	onRecon := func(up bool) {
+		if up {
+			reconnects.Add(1)
+		} else {
+			losses.Add(1)
+		}
+	}
 	a, b := newRedis(t, srv, redisstore.Options{}), newRedis(t, srv, redisstore.Options{})
 	ca, cb := newCollector(), newCollector()
 	defer a.Subscribe(ca.handle, onRecon)()
 	defer b.Subscribe(cb.handle, onRecon)()
 	publishUntil(t, a, "before", 5*time.Second, ca, cb)
-	if n := reconnects.Load(); n != 0 {
-		t.Fatalf("reconnected called %d times before any outage", n)
+	if n, l := reconnects.Load(), losses.Load(); n != 2 || l != 0 {
+		t.Fatalf("before any outage: live(true) called %d times, live(false) %d; want 2 (once subscribed) and 0", n, l)
 	}
 
 	srv.Stop()
 	time.Sleep(300 * time.Millisecond) // let the subscribers notice and retry
 	srv.Restart()
 	publishUntil(t, b, "after restart", 10*time.Second, ca, cb)
-	if n := reconnects.Load(); n != 2 {
-		t.Fatalf("reconnected called %d times, want once per subscriber (2)", n)
+	if n := reconnects.Load(); n != 4 {
+		t.Fatalf("live(true) called %d times, want twice per subscriber (4)", n)
+	}
+	if n := losses.Load(); n != 2 {
+		t.Fatalf("live(false) called %d times, want once per subscriber (2)", n)
 	}
 }
 
 // TestRedisPubSubHungServer: a server that stops answering (SIGSTOP) is
-// detected by the PING health check; the subscriber reconnects once it
-// answers again.
+// detected by the PING health check while it hangs (live(false)); the
+// subscriber reconnects once it answers again (live(true)).
 func TestRedisPubSubHungServer(t *testing.T) {
 	srv := redistest.Start(t)
 	var reconnects atomic.Int32
+	lost := make(chan time.Time, 1)
 	opts := redisstore.Options{SubscribeHealthCheck: 100 * time.Millisecond}
 	a := newRedis(t, srv, opts)
 	ca := newCollector()
-	defer a.Subscribe(ca.handle, func() { reconnects.Add(1) })()
+	defer a.Subscribe(ca.handle, func(up bool) {
+		if up {
+			reconnects.Add(1)
+			return
+		}
+		select {
+		case lost <- time.Now():
+		default:
+		}
+	})()
 	publishUntil(t, a, "before", 5*time.Second, ca)
+	before := reconnects.Load()
 
 	srv.Pause()
-	time.Sleep(500 * time.Millisecond) // > 2 health-check periods
+	paused := time.Now()
+	select {
+	case at := <-lost:
+		t.Logf("hung server noticed after %s (health check %s)", at.Sub(paused).Round(time.Millisecond), opts.SubscribeHealthCheck)
+	case <-time.After(5 * time.Second):
+		srv.Resume()
+		t.Fatal("live(false) not called while the server hung")
+	}
+	if n := reconnects.Load(); n != before {
+		t.Fatalf("live(true) called %d times while the server hangs", n-before)
+	}
 	srv.Resume()
 	publishUntil(t, a, "after", 10*time.Second, ca)
 	deadline := time.Now().Add(5 * time.Second)
-	for reconnects.Load() == 0 {
+	for reconnects.Load() == before {
 		if time.Now().After(deadline) {
 			t.Fatal("reconnected not called after the server hung")
 		}

@@ -28,19 +28,22 @@ func (r *Store) Publish(ctx context.Context, msg []byte) error {
 //
 // The subscriber survives Redis outages: when its connection fails, or a
 // PING gets no answer within SubscribeHealthCheck, it reconnects with
-// backoff (50 ms doubling to 1 s) and, once subscribed again, calls
-// reconnected (when not nil), since messages sent in between are lost. It
-// does not go through the breaker. stop waits for the goroutine to end.
+// backoff (50 ms doubling to 1 s). live (when not nil) is called with true
+// once subscribed, with false when a live subscription breaks (so a hung
+// Redis is noticed within twice SubscribeHealthCheck of its last answer),
+// and with true again once subscribed again: messages sent in between are
+// lost. It does not go through
+// the breaker. stop waits for the goroutine to end.
 //
 // Subscribe returns once the subscription is live: it publishes a hello of
 // its own until it receives it (every subscriber drops hellos), so that no
 // message published after Subscribe returns is missed. With Redis down it
 // gives up waiting after a second; the subscriber keeps trying.
-func (r *Store) Subscribe(handler func(msg []byte), reconnected func()) (stop func()) {
+func (r *Store) Subscribe(handler func(msg []byte), live func(up bool)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var hello [8]byte
 	_, _ = rand.Read(hello[:])
-	s := &subscription{cancel: cancel, done: make(chan struct{}), onRecon: reconnected,
+	s := &subscription{cancel: cancel, done: make(chan struct{}), onLive: live,
 		hello: helloPrefix + hex.EncodeToString(hello[:]), ready: make(chan struct{})}
 	r.mu.Lock()
 	if r.closed {
@@ -61,10 +64,10 @@ func (r *Store) Subscribe(handler func(msg []byte), reconnected func()) (stop fu
 }
 
 type subscription struct {
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-	onRecon func()
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	onLive func(bool)
 
 	hello     string        // this subscription's readiness probe
 	ready     chan struct{} // closed when hello came back
@@ -125,7 +128,6 @@ const (
 
 func (r *Store) subscribeLoop(ctx context.Context, s *subscription, handler func([]byte)) {
 	defer close(s.done)
-	subscribedBefore := false
 	backoff := subBackoffMin
 	for {
 		// A fresh PubSub per connection: go-redis would reconnect on its own,
@@ -136,7 +138,7 @@ func (r *Store) subscribeLoop(ctx context.Context, s *subscription, handler func
 			_ = ps.Close()
 			return
 		}
-		subscribed, err := r.receive(ctx, s, ps, handler, &subscribedBefore)
+		subscribed, err := r.receive(ctx, s, ps, handler)
 		s.setPS(ctx, nil)
 		_ = ps.Close()
 		if ctx.Err() != nil {
@@ -144,6 +146,9 @@ func (r *Store) subscribeLoop(ctx context.Context, s *subscription, handler func
 		}
 		if subscribed {
 			backoff = subBackoffMin
+			if s.onLive != nil {
+				s.onLive(false) // messages may be missed from now on
+			}
 		}
 		r.logf(opSubscribe, "store: redis subscription lost, reconnecting", "channel", r.channel, "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
@@ -159,7 +164,7 @@ func (r *Store) subscribeLoop(ctx context.Context, s *subscription, handler func
 
 // receive reads one connection until it fails. subscribed reports whether
 // the subscription was confirmed on it.
-func (r *Store) receive(ctx context.Context, s *subscription, ps *redis.PubSub, handler func([]byte), subscribedBefore *bool) (subscribed bool, err error) {
+func (r *Store) receive(ctx context.Context, s *subscription, ps *redis.PubSub, handler func([]byte)) (subscribed bool, err error) {
 	pinged := false
 	for {
 		m, err := ps.ReceiveTimeout(ctx, r.hc)
@@ -192,10 +197,9 @@ func (r *Store) receive(ctx context.Context, s *subscription, ps *redis.PubSub, 
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && !subscribed {
 				subscribed = true
-				if *subscribedBefore && s.onRecon != nil {
-					s.onRecon()
+				if s.onLive != nil {
+					s.onLive(true)
 				}
-				*subscribedBefore = true
 			}
 		}
 		// *redis.Pong and anything else: the connection is alive.
