@@ -155,6 +155,30 @@ func BenchmarkL1Hit(b *testing.B) {
 	}
 }
 
+// BenchmarkL1HitConfigs is the 1 KiB L1 hit of BenchmarkL1Hit in the configurations the
+// performance budget compares: as is, with the decoded hot set off, and with a Redis L2 and
+// fleet configured (the hit touches neither).
+func BenchmarkL1HitConfigs(b *testing.B) {
+	body := benchJSON(1 << 10)
+	run := func(b *testing.B, cfg Config) {
+		c := benchCache(b, cfg)
+		h := c.Middleware(benchBare(body))
+		r := httptest.NewRequest(http.MethodGet, "/products/42", nil)
+		benchPrime(b, h, r, "stored")
+		benchPrime(b, h, r, "hit")
+		benchServe(b, h, r, http.StatusOK, len(body))
+	}
+	b.Run("l1", func(b *testing.B) { run(b, Config{}) })
+	b.Run("l1-nohot", func(b *testing.B) { run(b, Config{HotBytes: -1}) })
+	b.Run("l1-redis", func(b *testing.B) {
+		srv := redistest.Start(b)
+		if srv == nil {
+			return
+		}
+		run(b, withRedis(b, Config{Namespace: "bench"}, srv.Client(b), redisOpts{Timeout: slowTolerant}))
+	})
+}
+
 // BenchmarkL1HitKeys is the L1 hit over keys in rotation: 1,000 keys (the load benchmark's
 // second scenario, 1.2 MiB of entries) and 20,000 keys (24 MiB, more than Config.HotBytes'
 // default, so the decoded hot set cannot hold the working set), next to the bare handler

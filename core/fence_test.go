@@ -152,6 +152,11 @@ func TestLateFillInterleavings(t *testing.T) {
 		}
 		f := newFleet(t, srv.Client(t), 2, Config{Namespace: "late", HotBytes: -1}, func(http.ResponseWriter, *http.Request) {},
 			redisOpts{Timeout: slowTolerant})
+		// The fleet is formed once both buses are live (a message published before would be
+		// missed, and the instance would answer from an L1 the purge never reached).
+		if _, ok := waitFor(5*time.Second, func() bool { return !f.caches[0].busDown.Load() && !f.caches[1].busDown.Load() }); !ok {
+			t.Fatal("the instances' buses are not live 5 s after New")
+		}
 		run(t, f.caches, 1000)
 	})
 }
