@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,11 +39,101 @@ func runLockHolder(addr string) {
 		fmt.Println("holder:", err)
 		os.Exit(2)
 	}
-	h := c.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	stopped := os.Getenv(holderModeEnv) == "stop"
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Println("origin running")
-		select {} // killed mid-fill
+		if !stopped {
+			select {} // killed mid-fill
+		}
+		// Stopped (SIGSTOP) during this sleep, resumed long after: the answer it then
+		// stores was read before a PUT and a purge elsewhere.
+		time.Sleep(500 * time.Millisecond)
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("v1"))
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+	fmt.Println("fill done")
+	time.Sleep(time.Second) // the bus messages that arrived while stopped are handled
+	_ = c.Close()
+	_ = rs.Close()
+}
+
+// holderModeEnv is "stop" for TestStoppedLockHolder's child (its origin returns after a
+// sleep), empty for TestKilledLockHolder's (its origin never returns).
+const holderModeEnv = "STRATA_TEST_LOCK_HOLDER_MODE"
+
+// startHolder starts the lock holder child against srv and returns once its origin runs,
+// holding the fleet's fill lock of /slow.
+func startHolder(t *testing.T, srv *redistest.Server, mode string) (*testproc.Proc, *testproc.LogBuffer) {
+	t.Helper()
+	t.Setenv(holderEnv, srv.Addr())
+	t.Setenv(holderModeEnv, mode)
+	logs := new(testproc.LogBuffer)
+	child, err := testproc.Start(os.Args[0], []string{"-test.run=^$"}, logs, 20*time.Second, func() error {
+		if !strings.Contains(logs.String(), "origin running") {
+			return fmt.Errorf("no fill yet")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Kill(5 * time.Second) })
+	locks, err := srv.Client(t).Keys(context.Background(), "kill*"+lockSuffix).Result()
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("the holder's fill lock in Redis: %q, %v; want one", locks, err)
+	}
+	return child, logs
+}
+
+// TestStoppedLockHolder: another process of the fleet holds the fill lock and is stopped
+// (SIGSTOP: a long GC pause, a frozen VM) after its origin read v1. Meanwhile this instance
+// changes the data (v2), purges, and fills after the holder's lock expired. Resumed, the
+// holder stores its v1 late: the fence (or its retraction once it reads the purge) must keep
+// v1 out of the L2, so a new instance never answers it.
+func TestStoppedLockHolder(t *testing.T) {
+	srv := redistest.Start(t)
+	if srv == nil {
+		return
+	}
+	child, logs := startHolder(t, srv, "stop")
+	if err := child.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	client := srv.Client(t)
+	origin := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("v2"))
+	}
+	b := newL2Cache(t, client, Config{Namespace: "kill"}, redisOpts{Timeout: slowTolerant})
+	hb := b.Middleware(http.HandlerFunc(origin))
+	if _, err := b.Purge(context.Background(), "http://example.com/slow"); err != nil { // the PUT's purge
+		t.Fatal(err)
+	}
+	if got := body(do(t, hb, "GET", "/slow")); got != "v2" { // waits out the stopped holder's lock
+		t.Fatalf("B: %q, want v2", got)
+	}
+	if err := child.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := waitFor(10*time.Second, func() bool { return strings.Contains(logs.String(), "fill done") }); !ok {
+		t.Fatalf("the resumed holder did not finish its fill:\n%s", logs)
+	}
+	select {
+	case <-child.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder did not exit")
+	}
+	// Every new instance reads what the L2 holds: v2 or nothing, never the late v1.
+	for i := range 3 {
+		c := newL2Cache(t, client, Config{Namespace: "kill"}, redisOpts{Timeout: slowTolerant})
+		if got := body(do(t, c.Middleware(http.HandlerFunc(origin)), "GET", "/slow")); got != "v2" {
+			t.Fatalf("a new instance (%d) answers %q: the stopped holder's late write was kept", i, got)
+		}
+	}
+	if got := body(do(t, hb, "GET", "/slow")); got != "v2" {
+		t.Fatalf("B answers %q after the holder resumed, want v2", got)
+	}
 }
 
 // TestKilledLockHolder: another process of the fleet holds the fill lock of a key and is
@@ -56,22 +147,7 @@ func TestKilledLockHolder(t *testing.T) {
 		return
 	}
 	client := srv.Client(t)
-	t.Setenv(holderEnv, srv.Addr())
-	logs := new(testproc.LogBuffer)
-	child, err := testproc.Start(os.Args[0], []string{"-test.run=^$"}, logs, 20*time.Second, func() error {
-		if !strings.Contains(logs.String(), "origin running") {
-			return fmt.Errorf("no fill yet")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer child.Kill(5 * time.Second)
-	locks, err := client.Keys(context.Background(), "kill*"+lockSuffix).Result()
-	if err != nil || len(locks) != 1 {
-		t.Fatalf("the holder's fill lock in Redis: %q, %v; want one", locks, err)
-	}
+	child, _ := startHolder(t, srv, "")
 
 	const origin = 200 * time.Millisecond
 	c := newL2Cache(t, client, Config{Namespace: "kill"}, redisOpts{Timeout: slowTolerant})
