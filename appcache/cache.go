@@ -209,17 +209,36 @@ type result[T any] struct {
 //
 // Values answered by a load are shared by the callers that waited for it; hits decode a copy
 // of their own.
+//
+// An L1 hit allocates nothing but what store.L1.Get and the codec's decode do: the value key
+// is built in a pooled buffer (see keyBuf), and FetchOption values, when given, cost one
+// allocation.
 func (c *Cache[T]) Fetch(ctx context.Context, key string, loader Loader[T], opts ...FetchOption) (T, error) {
-	cl := call[T]{key: key, vk: c.valueKey(key), loader: loader}
-	for _, f := range opts {
-		f(&cl.opts)
+	cl := call[T]{key: key, loader: loader}
+	if len(opts) > 0 {
+		cl.opts = collectOpts(opts)
 	}
+	kb := c.keyBuf(key)
+	cl.vk = kb.borrow()
 	if b, err := c.l1.Get(ctx, cl.vk); err == nil {
 		if v, err, ok := c.hit(&cl, b, L1); ok {
+			kb.release()
 			return v, err
 		}
 	}
+	cl.vk = kb.String()
+	kb.release()
 	return c.miss(ctx, cl)
+}
+
+// collectOpts applies opts (a func value may keep its pointer: this allocates, which Fetch
+// does only when options were given).
+func collectOpts(opts []FetchOption) callOpts {
+	o := new(callOpts)
+	for _, f := range opts {
+		f(o)
+	}
+	return *o
 }
 
 // miss waits for the key's fill (this call's or another's), or for ctx.
@@ -299,19 +318,20 @@ func (c *Cache[T]) xfetch(e entry, now int64) bool {
 // startRefresh loads cl's key in the background, once per key at a time, unless the cache is
 // closing.
 func (c *Cache[T]) startRefresh(cl *call[T], fresh int64) {
-	if _, busy := c.refresh.LoadOrStore(cl.vk, struct{}{}); busy {
+	vk := strings.Clone(cl.vk) // Fetch's hit lends it (keyBuf)
+	if _, busy := c.refresh.LoadOrStore(vk, struct{}{}); busy {
 		return
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		c.refresh.Delete(cl.vk)
+		c.refresh.Delete(vk)
 		return
 	}
 	c.bg.Add(1)
 	c.mu.Unlock()
 	c.c.refreshes.Add(1)
-	rc := &call[T]{key: cl.key, vk: cl.vk, loader: cl.loader, opts: cl.opts, minFresh: fresh, background: true}
+	rc := &call[T]{key: cl.key, vk: vk, loader: cl.loader, opts: cl.opts, minFresh: fresh, background: true}
 	if rc.loader == nil {
 		rc.loader = loaderOf(cl.many, cl.key)
 	}

@@ -57,10 +57,7 @@ func (c *Cache[T]) FetchMany(ctx context.Context, keys []string, loader BatchLoa
 	if c.isClosed() {
 		return out, ErrClosed
 	}
-	var co callOpts
-	for _, f := range opts {
-		f(&co)
-	}
+	co := collectOpts(opts)
 	seen := make(map[string]struct{}, len(keys))
 	var missed []*call[T]
 	for _, k := range keys {
