@@ -581,7 +581,16 @@ func (c *Cache[T]) lockOrWait(ctx context.Context, cl *call[T]) (unlock func(), 
 		return noop, r, false, nil // the fleet is unreachable: fill alone
 	}
 	if got {
-		return c.hold(lk, tok), r, false, nil
+		unlock := c.hold(lk, tok)
+		// Another instance may have stored the value and released the lock between this
+		// fill's L2 read and its Lock: read again before loading it a second time.
+		if c.shared {
+			if r, ok := c.fromL2(ctx, cl); ok {
+				unlock()
+				return noop, r, true, nil
+			}
+		}
+		return unlock, r, false, nil
 	}
 	c.c.lockWaits.Add(1)
 	c.hook(stepLockWait, cl.key)
