@@ -11,7 +11,7 @@ test:
 
 # Micro benchmarks of the hit path, each next to its bare baseline.
 bench:
-	go test -run '^$$' -bench . -benchmem ./core ./headers ./etag ./store
+	go test -run '^$$' -bench . -benchmem ./core ./headers ./etag ./store ./appcache ./appcache/msgpackcodec
 
 # Load benchmark: bare net/http and chi vs Strata (L1, L1+L2, L2 only) under wrk, stampede and
 # memory runs; writes docs/performance.md. Takes about 15 minutes; flags: go run ./internal/loadbench -h

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/strata-cache/strata/core"
 	"github.com/strata-cache/strata/store"
 )
@@ -56,7 +54,7 @@ type Cache[T any] struct {
 	fleet  core.Fleet
 	shared bool // a fleet of several instances: L1 lifetimes are bounded by MaxStaleness
 	vers   *versions
-	sf     singleflight.Group
+	flight flights[T]
 	id     string // this instance, in bus messages
 	prefix string // "<ns>:<version>:{": every value key starts so
 	nsPre  string // "<ns>:"
@@ -179,7 +177,12 @@ func (c *Cache[T]) userKey(vk string) (string, bool) {
 type call[T any] struct {
 	key, vk string
 	loader  Loader[T]
+	many    BatchLoader[T] // FetchMany's, for a refresh when loader is nil
 	opts    callOpts
+	// A FetchMany's fill: skipL2 when the L2 was read in a batch already; onWait when it
+	// starts waiting for another instance's fill lock.
+	skipL2 bool
+	onWait func()
 	// minFresh: a refresh only accepts an L2 value fresher than the copy it refreshes.
 	minFresh   int64
 	background bool
@@ -206,17 +209,36 @@ type result[T any] struct {
 //
 // Values answered by a load are shared by the callers that waited for it; hits decode a copy
 // of their own.
+//
+// An L1 hit allocates nothing but what store.L1.Get and the codec's decode do: the value key
+// is built in a pooled buffer (see keyBuf), and FetchOption values, when given, cost one
+// allocation.
 func (c *Cache[T]) Fetch(ctx context.Context, key string, loader Loader[T], opts ...FetchOption) (T, error) {
-	cl := call[T]{key: key, vk: c.valueKey(key), loader: loader}
-	for _, f := range opts {
-		f(&cl.opts)
+	cl := call[T]{key: key, loader: loader}
+	if len(opts) > 0 {
+		cl.opts = collectOpts(opts)
 	}
+	kb := c.keyBuf(key)
+	cl.vk = kb.borrow()
 	if b, err := c.l1.Get(ctx, cl.vk); err == nil {
 		if v, err, ok := c.hit(&cl, b, L1); ok {
+			kb.release()
 			return v, err
 		}
 	}
+	cl.vk = kb.String()
+	kb.release()
 	return c.miss(ctx, cl)
+}
+
+// collectOpts applies opts (a func value may keep its pointer: this allocates, which Fetch
+// does only when options were given).
+func collectOpts(opts []FetchOption) callOpts {
+	o := new(callOpts)
+	for _, f := range opts {
+		f(o)
+	}
+	return *o
 }
 
 // miss waits for the key's fill (this call's or another's), or for ctx.
@@ -230,14 +252,13 @@ func (c *Cache[T]) miss(ctx context.Context, cv call[T]) (T, error) {
 	if c.o.Observer != nil {
 		c.o.Observer.Miss(cl.key)
 	}
-	ch := c.sf.DoChan(cl.vk, func() (any, error) {
-		r := c.fill(ctx, cl)
-		return r, nil
-	})
+	f, owner := c.flight.join(cl.vk)
+	if owner {
+		go func() { c.flight.finish(cl.vk, f, c.fill(ctx, cl)) }()
+	}
 	select {
-	case r := <-ch:
-		res := r.Val.(result[T])
-		return res.v, res.err
+	case <-f.done:
+		return f.res.v, f.res.err
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
@@ -297,23 +318,27 @@ func (c *Cache[T]) xfetch(e entry, now int64) bool {
 // startRefresh loads cl's key in the background, once per key at a time, unless the cache is
 // closing.
 func (c *Cache[T]) startRefresh(cl *call[T], fresh int64) {
-	if _, busy := c.refresh.LoadOrStore(cl.vk, struct{}{}); busy {
+	vk := strings.Clone(cl.vk) // Fetch's hit lends it (keyBuf)
+	if _, busy := c.refresh.LoadOrStore(vk, struct{}{}); busy {
 		return
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		c.refresh.Delete(cl.vk)
+		c.refresh.Delete(vk)
 		return
 	}
 	c.bg.Add(1)
 	c.mu.Unlock()
 	c.c.refreshes.Add(1)
-	rc := &call[T]{key: cl.key, vk: cl.vk, loader: cl.loader, opts: cl.opts, minFresh: fresh, background: true}
+	rc := &call[T]{key: cl.key, vk: vk, loader: cl.loader, opts: cl.opts, minFresh: fresh, background: true}
+	if rc.loader == nil {
+		rc.loader = loaderOf(cl.many, cl.key)
+	}
 	go func() {
 		defer c.bg.Done()
 		defer c.refresh.Delete(rc.vk)
-		// Not through sf: a refresh started inside a fill (a stale L2 answer) would wait for
+		// Not through c.flight: a refresh started inside a fill (a stale L2 answer) would wait for
 		// that fill and get its stale value. c.refresh keeps it to one per key.
 		c.fill(c.bgCtx, rc)
 	}()
@@ -332,8 +357,10 @@ func (c *Cache[T]) fill(ctx context.Context, cl *call[T]) result[T] {
 	stop := context.AfterFunc(c.bgCtx, cancel)
 	defer stop()
 
-	if r, ok := c.fromL2(ctx, cl); ok {
-		return r
+	if !cl.skipL2 {
+		if r, ok := c.fromL2(ctx, cl); ok {
+			return r
+		}
 	}
 	unlock, r, ok, err := c.lockOrWait(ctx, cl)
 	if err != nil {
@@ -361,6 +388,12 @@ func (c *Cache[T]) fromL2(ctx context.Context, cl *call[T]) (result[T], bool) {
 		}
 		return result[T]{}, false
 	}
+	return c.useL2(ctx, cl, v0, b)
+}
+
+// useL2 answers from b, read from the L2 after the key's local version was v0, and copies it
+// into the L1 unless that version moved since.
+func (c *Cache[T]) useL2(ctx context.Context, cl *call[T], v0 uint64, b []byte) (result[T], bool) {
 	e, derr := decodeEntry(b, c.o.Version)
 	if derr != nil || e.fresh <= cl.minFresh {
 		return result[T]{}, false
@@ -548,10 +581,22 @@ func (c *Cache[T]) lockOrWait(ctx context.Context, cl *call[T]) (unlock func(), 
 		return noop, r, false, nil // the fleet is unreachable: fill alone
 	}
 	if got {
-		return c.hold(lk, tok), r, false, nil
+		unlock := c.hold(lk, tok)
+		// Another instance may have stored the value and released the lock between this
+		// fill's L2 read and its Lock: read again before loading it a second time.
+		if c.shared {
+			if r, ok := c.fromL2(ctx, cl); ok {
+				unlock()
+				return noop, r, true, nil
+			}
+		}
+		return unlock, r, false, nil
 	}
 	c.c.lockWaits.Add(1)
 	c.hook(stepLockWait, cl.key)
+	if cl.onWait != nil {
+		cl.onWait()
+	}
 	deadline := c.now().Add(c.o.LockWait)
 	backoff := 5 * time.Millisecond
 	t := time.NewTimer(backoff)

@@ -7,13 +7,15 @@
 //
 //   - Cache-aside / read-through: Fetch(ctx, key, loader) answers from the L1, the L2 (copying
 //     into the L1) or runs loader once per key across the fleet: concurrent calls in one
-//     process share one load (singleflight), and instances take the key's fill lock
+//     process share one load (coalescing), and instances take the key's fill lock
 //     (Fleet.Lock, extended while the loader runs); the others poll the L2 with backoff and,
 //     after Options.LockWait, one of them at a time takes over. TTLs are jittered; hits
 //     refresh a value early in the background with XFetch's probability (the load time is
 //     measured and stored with the value; Options.Beta); Options.StaleWhileRevalidate answers
 //     stale values while a background refresh runs. A loader returning ErrNotFound caches the
-//     absence for Options.NegativeTTL.
+//     absence for Options.NegativeTTL. FetchMany(ctx, keys, batchLoader) is the batch form:
+//     one loader call for the keys no tier holds, each key coalesced, locked and fenced as
+//     Fetch's; keys the loader leaves out are cached as absent.
 //   - Write-through: Set(ctx, key, v, write) runs write (the source of truth), then stores v
 //     and invalidates the other instances' L1.
 //   - Write-behind: SetBehind queues the write (bounded, coalesced per key, flushed in

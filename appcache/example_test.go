@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -76,6 +77,37 @@ func ExampleCache_Fetch_negative() {
 	// true
 	// true
 	// database reads: 1
+}
+
+// The batch form: one loader call (one query with an IN list) for the keys nothing cached.
+// Keys the loader leaves out have no value: they are absent from the result and their absence
+// is cached.
+func ExampleCache_FetchMany() {
+	d := newDB()
+	d.put(Product{2, "desk", 120})
+	c, _ := appcache.New(appcache.Options[Product]{})
+	defer func() { _ = c.Close() }()
+	ctx := context.Background()
+	_, _ = c.Fetch(ctx, "1", func(context.Context) (Product, error) { return d.get(1) })
+	load := func(_ context.Context, keys []string) (map[string]Product, error) {
+		fmt.Println("loading", keys)
+		m := make(map[string]Product)
+		for _, k := range keys {
+			id, _ := strconv.Atoi(k)
+			if p, err := d.get(id); err == nil {
+				m[k] = p
+			}
+		}
+		return m, nil
+	}
+	for range 2 {
+		ps, err := c.FetchMany(ctx, []string{"1", "2", "3"}, load)
+		fmt.Println(ps["1"].Name, ps["2"].Name, len(ps), err)
+	}
+	// Output:
+	// loading [2 3]
+	// lamp desk 2 <nil>
+	// lamp desk 2 <nil>
 }
 
 // Write-through: the database first, then the cache, and every other instance's L1 dropped.

@@ -338,3 +338,27 @@ func TestTagsL1Only(t *testing.T) {
 		t.Fatalf("loads %d, want 3", n.Load())
 	}
 }
+
+// An L1 hit allocates what store.L1.Get does (bigcache's copy of the entry and of its key)
+// and the decoded value, nothing of its own: rawCodec decodes without allocating but for the
+// result's slice header.
+func TestFetchL1HitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts vary under the race detector")
+	}
+	c := newCache(t, Options[[]byte]{Codec: rawCodec{}, Beta: -1})
+	load := func(context.Context) ([]byte, error) { return []byte("value"), nil }
+	_, _ = c.Fetch(bg, "k", load)
+	l1 := testing.AllocsPerRun(100, func() { _, _ = c.l1.Get(bg, c.valueKey("k")) }) - 1 // less valueKey's
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := c.Fetch(bg, "k", load); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > l1+1 {
+		t.Fatalf("an L1 hit makes %v allocations, want at most %v (the L1's and the value's)", n, l1+1)
+	}
+	if s := c.Stats(); s.HitsL1 < 100 {
+		t.Fatalf("not hits: %+v", s)
+	}
+}

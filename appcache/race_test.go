@@ -56,15 +56,20 @@ var writerActions = []writerAction{
 
 func valueTags(k, _ string) []string { return []string{"vt:" + k} }
 
-func TestNoStaleAfterWrite(t *testing.T) {
-	srv := redistest.Start(t)
-	setups := []raceSetup{
+// raceSetups are the tiers the interleavings run on.
+func raceSetups(srv *redistest.Server) []raceSetup {
+	return []raceSetup{
 		{name: "l1", build: func(t *testing.T, _ int, h *hooks) (*Cache[string], *Cache[string], core.Tier) {
 			c := newCache(t, Options[string]{hooks: h, Tags: valueTags})
 			return c, c, nil
 		}},
 		{name: "plain-l2", build: func(t *testing.T, _ int, h *hooks) (*Cache[string], *Cache[string], core.Tier) {
 			l2 := newMapTier()
+			c := newCache(t, Options[string]{L2: l2, hooks: h, Tags: valueTags})
+			return c, c, l2
+		}},
+		{name: "batch-l2", build: func(t *testing.T, _ int, h *hooks) (*Cache[string], *Cache[string], core.Tier) {
+			l2 := &batchTier{mapTier: newMapTier()}
 			c := newCache(t, Options[string]{L2: l2, hooks: h, Tags: valueTags})
 			return c, c, l2
 		}},
@@ -81,6 +86,17 @@ func TestNoStaleAfterWrite(t *testing.T) {
 			return r, w, a
 		}},
 	}
+}
+
+func TestNoStaleAfterWrite(t *testing.T) { testNoStaleAfterWrite(t, false) }
+
+// The same interleavings with a FetchMany reader (of the key and another one): its batch loads
+// are fenced like Fetch's.
+func TestNoStaleAfterWriteFetchMany(t *testing.T) { testNoStaleAfterWrite(t, true) }
+
+func testNoStaleAfterWrite(t *testing.T, many bool) {
+	srv := redistest.Start(t)
+	setups := raceSetups(srv)
 	n := 0
 	for _, su := range setups {
 		t.Run(su.name, func(t *testing.T) {
@@ -102,7 +118,7 @@ func TestNoStaleAfterWrite(t *testing.T) {
 						}
 						n++
 						name := fmt.Sprintf("warm=%v/%s/at-%s", warm, act.name, s)
-						if raceOnce(t, su, n, warm, act, s) {
+						if raceOnce(t, su, n, warm, many, act, s) {
 							fired++
 						} else {
 							t.Logf("%s: step not reached", name)
@@ -118,7 +134,7 @@ func TestNoStaleAfterWrite(t *testing.T) {
 }
 
 // raceOnce runs one interleaving and reports whether the step was reached.
-func raceOnce(t *testing.T, su raceSetup, i int, warm bool, act writerAction, at step) bool {
+func raceOnce(t *testing.T, su raceSetup, i int, warm, many bool, act writerAction, at step) bool {
 	t.Helper()
 	const key = "k"
 	var src atomic.Value
@@ -145,7 +161,18 @@ func raceOnce(t *testing.T, su raceSetup, i int, warm bool, act writerAction, at
 		reader.l1.Clear()
 	}
 	armed.Store(true)
-	if _, err := reader.Fetch(bg, key, load, tags); err != nil {
+	if many {
+		loadMany := func(_ context.Context, keys []string) (map[string]string, error) {
+			m := make(map[string]string)
+			for _, k := range keys {
+				m[k] = src.Load().(string)
+			}
+			return m, nil
+		}
+		if got, err := reader.FetchMany(bg, []string{key, "other"}, loadMany, tags); err != nil || len(got) != 2 {
+			t.Fatalf("%s: reader: %v %v", at, got, err)
+		}
+	} else if _, err := reader.Fetch(bg, key, load, tags); err != nil {
 		t.Fatalf("%s: reader: %v", at, err)
 	}
 	armed.Store(false)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package appcache
+
+const raceEnabled = false
