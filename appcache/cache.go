@@ -252,6 +252,15 @@ func (c *Cache[T]) miss(ctx context.Context, cv call[T]) (T, error) {
 	if c.o.Observer != nil {
 		c.o.Observer.Miss(cl.key)
 	}
+	if c.l2 != nil && !cl.skipL2 && !c.flight.has(cl.vk) {
+		// The L2 fast path: with no fill of the key in flight here, read the L2 on the
+		// caller's goroutine (one round trip, no hand-off), and fill only on a miss (whose L2
+		// double-check after the fleet lock sees what another instance stored since).
+		if r, ok := c.fromL2(ctx, cl); ok {
+			return r.v, r.err
+		}
+		cl.skipL2 = true
+	}
 	f, owner := c.flight.join(cl.vk)
 	if owner {
 		go func() { c.flight.finish(cl.vk, f, c.fill(ctx, cl)) }()

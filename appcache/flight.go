@@ -25,6 +25,13 @@ func (g *flights[T]) join(vk string) (f *flight[T], owner bool) {
 	return g.joinLocked(vk)
 }
 
+// has reports whether a fill of vk is in flight.
+func (g *flights[T]) has(vk string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.m[vk] != nil
+}
+
 // joinAll joins the fills of vks in one step (g.mu held once).
 func (g *flights[T]) joinAll(vks []string) (fs []*flight[T], owned []bool) {
 	fs, owned = make([]*flight[T], len(vks)), make([]bool, len(vks))
