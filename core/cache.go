@@ -34,6 +34,7 @@ type Cache struct {
 
 	gen      atomic.Uint64 // namespace generation (PurgeAll bumps it)
 	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
+	outdated atomic.Uint64 // L2 entries read whose tags were purged since, or could not be checked
 	id       string        // this instance, in its bus messages
 	fences   fences        // purges by key, against late fills (fence.go)
 	intents  intents       // purges the fleet could not be told of yet (intent.go)
@@ -295,8 +296,9 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
 		// A purge of the key while it is read must not be undone by the promotion: the
 		// fence is read before, and checked after the L1 write (see fence.go).
+		// The same for a purge by tag (the tag fence), read before the tags' stamps are.
 		hash, hashed := keyHashOf(key)
-		fence := c.fences.load(hash)
+		fence, tagSeq := c.fences.load(hash), c.tags.seq.Load()
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
@@ -304,16 +306,28 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		if c.intents.tombstoned(key) {
 			return nil, store.ErrNotFound // purged while the tier was unreachable
 		}
-		if !usable(b) {
+		tags, verdict := c.checkL2(ctx, key, b)
+		switch verdict {
+		case l2Unusable:
 			c.unusable.Add(1)
 			// Not a record of this cache (empty, another format, truncated, garbage): never
 			// served, and deleted so that it stops costing a read.
 			_ = l2.Delete(context.WithoutCancel(ctx), key)
 			return nil, store.ErrNotFound
+		case l2Outdated:
+			c.outdated.Add(1)
+			_ = l2.Delete(context.WithoutCancel(ctx), key) // one of its tags was purged
+			return nil, store.ErrNotFound
+		case l2Unchecked:
+			c.outdated.Add(1)
+			return nil, store.ErrNotFound
 		}
-		if ttl := remaining(b, c.now()); ttl > 0 && (!hashed || c.fences.load(hash) == fence) {
-			c.l1Set(context.Background(), key, b, ttl)
-			if hashed && c.fences.load(hash) != fence {
+		purged := func() bool {
+			return (hashed && c.fences.load(hash) != fence) || c.tags.since(tagSeq, tags)
+		}
+		if ttl := remaining(b, c.now()); ttl > 0 && !purged() {
+			c.l1SetTagged(context.Background(), key, b, ttl, tags)
+			if purged() {
 				c.l1Delete(context.Background(), key)
 			}
 		}
@@ -362,6 +376,15 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 	c.hot.del(key)
 	if err := c.l1.Set(ctx, key, b, ttl); err != nil && !errors.Is(err, store.ErrTooLarge) {
 		c.storeErr(TierL1, OpSet, err)
+	}
+}
+
+// l1SetTagged writes an entry to L1 and indexes it under its tags in this instance's tag
+// index, which purges by tag read to delete L1 copies (the fleet's index may have lost them).
+func (c *Cache) l1SetTagged(ctx context.Context, key string, b []byte, ttl time.Duration, tags []string) {
+	c.l1Set(ctx, key, b, ttl)
+	if len(tags) > 0 {
+		_ = c.local.TagAdd(ctx, tags, key, ttl)
 	}
 }
 

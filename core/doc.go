@@ -50,4 +50,7 @@
 // Purge removes a URL (all its variants), PurgeTags removes entries by surrogate key through
 // an index (no key scans), PurgeAll moves to a new namespace generation. With a shared fleet,
 // every purge reaches every instance's L1 over its bus, and a Purger passes it on to a CDN.
+// With a fleet that is a TagStamper (store/redisstore), a purge by tag stays correct when the
+// fleet loses a tag's index (Redis evicts it): entries in L2 record their tags' stamps, which
+// the purge changes and every L2 read of a tagged entry checks.
 package core

@@ -208,7 +208,7 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 			_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
 			key := string(c.variantKey(nil, x.k, n.variant))
 			if ttl := remaining(raw, c.now()); ttl > 0 && !c.fenced(x, n.tags) {
-				c.l1Set(ctx, key, raw, ttl)
+				c.l1SetTagged(ctx, key, raw, ttl, n.tags)
 				if c.fenced(x, n.tags) {
 					c.l1Delete(ctx, key) // a purge came meanwhile
 				}

@@ -826,6 +826,9 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
 		return nil
 	}
+	if current, _ := c.tagsCurrent(ctx, &e); !current {
+		return nil // one of its tags was purged since it was written
+	}
 	return raw
 }
 
