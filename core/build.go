@@ -271,6 +271,9 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	ctx = context.WithoutCancel(ctx)
 	_, f := c.shared()
 	raw, indexed, ok := c.stampedCopy(ctx, f, b)
+	if ok && c.mac != nil {
+		raw = c.mac.seal(b.key, raw)
+	}
 	if ok {
 		c.l2Set(ctx, b.key, raw, b.ttl)
 	}

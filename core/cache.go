@@ -40,6 +40,7 @@ type Cache struct {
 	intents  intents       // purges the fleet could not be told of yet (intent.go)
 	tags     tagFence      // purges by tag, against late fills (fence.go)
 
+	mac          *macer              // Config.EntryMACKey's (nil: none)
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
 	secretMu     sync.Mutex          // guards secret
 	secret       string              // the fleet's key secret, once read from the fleet
@@ -82,7 +83,8 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	}
 	var id [idLen / 2]byte
 	_, _ = rand.Read(id[:])
-	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{}), id: hex.EncodeToString(id[:])}
+	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{}), id: hex.EncodeToString(id[:]),
+		mac: newMacer(cfg.EntryMACKey)}
 	for _, f := range cfg.TrustHeaders {
 		f = http.CanonicalHeaderKey(f)
 		if !slices.Contains(c.trusted, f) {
@@ -306,20 +308,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		if c.intents.tombstoned(key) {
 			return nil, store.ErrNotFound // purged while the tier was unreachable
 		}
-		tags, verdict := c.checkL2(ctx, key, b)
-		switch verdict {
-		case l2Unusable:
-			c.unusable.Add(1)
-			// Not a record of this cache (empty, another format, truncated, garbage): never
-			// served, and deleted so that it stops costing a read.
-			_ = l2.Delete(context.WithoutCancel(ctx), key)
-			return nil, store.ErrNotFound
-		case l2Outdated:
-			c.outdated.Add(1)
-			_ = l2.Delete(context.WithoutCancel(ctx), key) // one of its tags was purged
-			return nil, store.ErrNotFound
-		case l2Unchecked:
-			c.outdated.Add(1)
+		// Not a record of this cache (empty, another format, truncated, garbage), not
+		// written by the fleet (MAC), or one of its tags purged since: never served.
+		b, tags, verdict := c.checkL2(ctx, key, b)
+		if verdict != l2OK {
+			c.rejectL2(ctx, key, verdict)
 			return nil, store.ErrNotFound
 		}
 		purged := func() bool {

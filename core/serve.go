@@ -803,7 +803,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 	if err != nil || len(raw) == 0 || c.intents.tombstoned(x.lk) {
 		return nil
 	}
-	vkey := x.vkey
+	vkey, entryKey := x.vkey, x.lk
 	if kindOf(raw) == kindVary {
 		var v varyRecord
 		if decodeVary(raw, &v) != nil || v.key != x.pk {
@@ -819,15 +819,20 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		if err != nil || c.intents.tombstoned(variantKey) {
 			return nil
 		}
-		x.variant, vkey = vh, string(vk)
+		x.variant, vkey, entryKey = vh, string(vk), variantKey
 	}
-	var e entry
-	if !intact(raw) || decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
-		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
+	if kindOf(raw) != kindEntry {
 		return nil
 	}
-	if current, _ := c.tagsCurrent(ctx, &e); !current {
-		return nil // one of its tags was purged since it was written
+	raw, _, verdict := c.checkL2(ctx, entryKey, raw)
+	if verdict != l2OK {
+		c.rejectL2(ctx, entryKey, verdict)
+		return nil
+	}
+	var e entry
+	if decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
+		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
+		return nil
 	}
 	return raw
 }
