@@ -330,6 +330,9 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		return nil, "", ctx.Err()
 	}
 	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, "", errL2Open // not asked: its breaker is open
+		}
 		if !errors.Is(err, store.ErrNotFound) {
 			c.storeErr(TierL2, OpGet, err)
 		}

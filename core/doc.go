@@ -42,8 +42,11 @@
 //
 // The cache never turns a working origin answer into an error. A failing L2 or fleet call is
 // a miss or a lone fill (redisstore bounds every Redis call and stops calling a failing Redis
-// through a circuit breaker); the cache then runs on L1 and the origin. A client that goes
-// away is not a tier failure and does not run the origin.
+// through a circuit breaker); the cache then runs on L1 and the origin. An answer whose lookup
+// skipped the L2 because its breaker is open (the tier refused the read with
+// store.ErrUnavailable) carries "detail=l2-open" in its Cache-Status, unless a reason not to
+// store it takes the detail. A client that goes away is not a tier failure and does not run
+// the origin.
 //
 // # Invalidation
 //

@@ -98,7 +98,7 @@ func (c *Cache) followed(x *exchange, cl *call, waitStart time.Time) (again bool
 	}
 	c.waited(waitStart, true)
 	now := c.now().UnixNano()
-	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true, detail: x.detail("")}
 	result := ResultCollapsed
 	if res.stale {
 		cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
@@ -256,7 +256,7 @@ func (c *Cache) runOrigin(x *exchange) (*recorder, originRun) {
 				x.policy().Apply(h)
 			}
 			c.stripTags(h)
-			h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
+			h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: x.detail(string(rec.reason))}))
 		}
 		r2 := fillRequest(x.r, x.r.Context(), x.stale)
 		x.st = stateFrom(r2.Context())
@@ -380,7 +380,7 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 	}
 	fin.finish(fillResult{raw: b.raw, variant: b.e.variant})
 	n := o.now.UnixNano()
-	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
+	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true, detail: x.detail("")}
 	if c.cfg.Debug {
 		cs.key = b.key
 	}
