@@ -30,8 +30,8 @@ type Config struct {
 	// L1MaxBytes. Default 8 MiB; negative disables.
 	HotBytes int
 	// TagIndexBytes bounds the in-process tag index, which maps surrogate keys (tags) to the
-	// L1 entries stored under them when the fleet is this instance alone (a shared fleet,
-	// such as Redis, holds it otherwise). It
+	// L1 entries stored under them (with a shared fleet too: a purge by tag deletes the L1
+	// copies it names even when the fleet lost its own index of the tag). It
 	// holds one key per tagged L1 entry, in its own copies of the strings; a key leaves it
 	// when its entry leaves the L1. The bound is an estimate of its heap: the strings plus a
 	// fixed cost per key, tag and link, about 300 bytes for a key with a tag of its own, so
