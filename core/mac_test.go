@@ -77,7 +77,7 @@ func TestEntryMACForgedValue(t *testing.T) {
 			forge(t, raw, key, n)
 
 			reader := newL2Cache(t, raw, cfg) // a fresh L1: it reads L2
-			o := newOrigin(publicHandler("max-age=60", "catalogue"))
+			o := newOrigin(publicHandler("no-store", "catalogue")) // stores nothing over it
 			w := do(t, reader.Middleware(o), "GET", "/p")
 			cookie := w.Header().Get("Set-Cookie")
 			if !withMAC {
@@ -91,8 +91,14 @@ func TestEntryMACForgedValue(t *testing.T) {
 				t.Fatalf("forged entry: Set-Cookie %q, Cache-Status %q; want a miss without the cookie", cookie, w.Header().Get("Cache-Status"))
 			}
 			wantRuns(t, o, 1)
+			if raw.Exists(context.Background(), key).Val() != 0 {
+				t.Fatal("the forged value is still in Redis, want it deleted")
+			}
 			if obs.verify.Load() != 1 {
 				t.Fatalf("%d MAC failures reported, want 1", obs.verify.Load())
+			}
+			if st := reader.Stats().L2; st.Unusable != 1 || st.Hits != 0 {
+				t.Fatalf("L2 stats %+v, want the forged value counted unusable, not a hit", st)
 			}
 		})
 	}
