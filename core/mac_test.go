@@ -76,7 +76,7 @@ func TestEntryMACForgedValue(t *testing.T) {
 			key := entryKey(t, writer, "/p")
 			forge(t, raw, key, n)
 
-			reader := newL2Cache(t, raw, cfg) // a fresh L1: it reads L2
+			reader := newL2Cache(t, raw, cfg)                      // a fresh L1: it reads L2
 			o := newOrigin(publicHandler("no-store", "catalogue")) // stores nothing over it
 			w := do(t, reader.Middleware(o), "GET", "/p")
 			cookie := w.Header().Get("Set-Cookie")
