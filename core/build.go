@@ -257,9 +257,9 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 	if b.ignore != nil {
 		c.l1Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
-	if _, f := c.shared(); f == Fleet(c.local) {
-		_ = c.local.TagAdd(ctx, b.tags, b.key, b.ttl) // the local index follows the L1
-	}
+	// The local index follows the L1, with a fleet too: a purge by tag deletes the L1
+	// copies it names even when the fleet's index lost them (tagstamp.go).
+	_ = c.local.TagAdd(ctx, b.tags, b.key, b.ttl)
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Store(b.e.route, ReasonNone, true)
 	}
@@ -269,7 +269,14 @@ func (c *Cache) save(ctx context.Context, x *exchange, b *built) {
 // none before this instance has the fleet's key secret).
 func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	ctx = context.WithoutCancel(ctx)
-	c.l2Set(ctx, b.key, b.raw, b.ttl)
+	_, f := c.shared()
+	raw, indexed, ok := c.stampedCopy(ctx, f, b)
+	if ok && c.mac != nil {
+		raw = c.mac.seal(b.key, raw)
+	}
+	if ok {
+		c.l2Set(ctx, b.key, raw, b.ttl)
+	}
 	if b.vary != nil {
 		c.l2Set(ctx, x.base, b.vary, b.varyTTL)
 	}
@@ -277,7 +284,7 @@ func (c *Cache) saveShared(ctx context.Context, x *exchange, b *built) {
 	if b.ignore != nil {
 		c.l2Set(ctx, c.ignoreKey(c.queryless(x.r)), b.ignore, b.ttl)
 	}
-	if _, f := c.shared(); len(b.tags) > 0 && f != Fleet(c.local) { // else indexed by save
+	if len(b.tags) > 0 && f != Fleet(c.local) && !indexed { // else indexed by save or stampedCopy
 		// The tag sets outlive their entries a little, so a purge always finds them.
 		if err := f.TagAdd(ctx, b.tags, b.key, b.ttl+time.Minute); err != nil {
 			c.storeErr(TierL2, OpTag, err)

@@ -34,11 +34,13 @@ type Cache struct {
 
 	gen      atomic.Uint64 // namespace generation (PurgeAll bumps it)
 	unusable atomic.Uint64 // L2 values read that are no record of this cache (see Stats)
+	outdated atomic.Uint64 // L2 entries read whose tags were purged since, or could not be checked
 	id       string        // this instance, in its bus messages
 	fences   fences        // purges by key, against late fills (fence.go)
 	intents  intents       // purges the fleet could not be told of yet (intent.go)
 	tags     tagFence      // purges by tag, against late fills (fence.go)
 
+	mac          *macer              // Config.EntryMACKey's (nil: none)
 	seed         atomic.Uint64       // keyed-hash seed (see hashKey)
 	secretMu     sync.Mutex          // guards secret
 	secret       string              // the fleet's key secret, once read from the fleet
@@ -82,7 +84,8 @@ func newCache(cfg Config, hash func([]byte) uint64) (*Cache, error) {
 	}
 	var id [idLen / 2]byte
 	_, _ = rand.Read(id[:])
-	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{}), id: hex.EncodeToString(id[:])}
+	c := &Cache{cfg: cfg, hash: hash, done: make(chan struct{}), id: hex.EncodeToString(id[:]),
+		mac: newMacer(cfg.EntryMACKey)}
 	for _, f := range cfg.TrustHeaders {
 		f = http.CanonicalHeaderKey(f)
 		if !slices.Contains(c.trusted, f) {
@@ -313,8 +316,9 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	v, err, _ := c.l2reads.Do(key, func() (any, error) {
 		// A purge of the key while it is read must not be undone by the promotion: the
 		// fence is read before, and checked after the L1 write (see fence.go).
+		// The same for a purge by tag (the tag fence), read before the tags' stamps are.
 		hash, hashed := keyHashOf(key)
-		fence := c.fences.load(hash)
+		fence, tagSeq := c.fences.load(hash), c.tags.seq.Load()
 		b, err := l2.Get(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
@@ -322,16 +326,19 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		if c.intents.tombstoned(key) {
 			return nil, store.ErrNotFound // purged while the tier was unreachable
 		}
-		if !usable(b) {
-			c.unusable.Add(1)
-			// Not a record of this cache (empty, another format, truncated, garbage): never
-			// served, and deleted so that it stops costing a read.
-			_ = l2.Delete(context.WithoutCancel(ctx), key)
+		// Not a record of this cache (empty, another format, truncated, garbage), not
+		// written by the fleet (MAC), or one of its tags purged since: never served.
+		b, tags, verdict := c.checkL2(ctx, key, b)
+		if verdict != l2OK {
+			c.rejectL2(ctx, key, verdict)
 			return nil, store.ErrNotFound
 		}
-		if ttl := remaining(b, c.now()); ttl > 0 && (!hashed || c.fences.load(hash) == fence) {
-			c.l1Set(context.Background(), key, b, ttl)
-			if hashed && c.fences.load(hash) != fence {
+		purged := func() bool {
+			return (hashed && c.fences.load(hash) != fence) || c.tags.since(tagSeq, tags)
+		}
+		if ttl := remaining(b, c.now()); ttl > 0 && !purged() {
+			c.l1SetTagged(context.Background(), key, b, ttl, tags)
+			if purged() {
 				c.l1Delete(context.Background(), key)
 			}
 		}
@@ -341,6 +348,9 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		return nil, "", ctx.Err()
 	}
 	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, "", errL2Open // not asked: its breaker is open
+		}
 		if !errors.Is(err, store.ErrNotFound) {
 			c.storeErr(TierL2, OpGet, err)
 		}
@@ -387,6 +397,15 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 	}
 	if !down && c.busDown.Load() {
 		c.l1Delete(ctx, key) // the bus broke meanwhile, after onBus cleared the L1
+	}
+}
+
+// l1SetTagged writes an entry to L1 and indexes it under its tags in this instance's tag
+// index, which purges by tag read to delete L1 copies (the fleet's index may have lost them).
+func (c *Cache) l1SetTagged(ctx context.Context, key string, b []byte, ttl time.Duration, tags []string) {
+	c.l1Set(ctx, key, b, ttl)
+	if len(tags) > 0 {
+		_ = c.local.TagAdd(ctx, tags, key, ttl)
 	}
 }
 

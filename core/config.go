@@ -30,8 +30,8 @@ type Config struct {
 	// L1MaxBytes. Default 8 MiB; negative disables.
 	HotBytes int
 	// TagIndexBytes bounds the in-process tag index, which maps surrogate keys (tags) to the
-	// L1 entries stored under them when the fleet is this instance alone (a shared fleet,
-	// such as Redis, holds it otherwise). It
+	// L1 entries stored under them (with a shared fleet too: a purge by tag deletes the L1
+	// copies it names even when the fleet lost its own index of the tag). It
 	// holds one key per tagged L1 entry, in its own copies of the strings; a key leaves it
 	// when its entry leaves the L1. The bound is an estimate of its heap: the strings plus a
 	// fixed cost per key, tag and link, about 300 bytes for a key with a tag of its own, so
@@ -126,6 +126,18 @@ type Config struct {
 	// it. Default: a random secret, shared by the fleet through Redis (created once under
 	// "<Namespace>:secret"), or per process without Redis.
 	KeySecret []byte
+
+	// EntryMACKey, when set, makes every entry the cache writes to L2 carry an HMAC-SHA256
+	// (truncated to 16 bytes) of its bytes and of the key it is stored under, verified on
+	// every L2 read: a value that anyone else with access to the L2 wrote (a forged entry, one
+	// with an injected Set-Cookie, a valid entry copied under another key or namespace
+	// generation) is a miss, deleted, and reported as Observer.Error(TierL2, OpVerify). The
+	// checksum that every entry carries catches accidents, not an attacker. The key must
+	// stay out of the L2 (take it from your secret store, as KeySecret), at least 16 bytes;
+	// instances sharing an L2 must share it (while a fleet moves to a new key, entries written
+	// with the other one are misses). L1 values are written by this process and not checked.
+	// Default nil: no MAC.
+	EntryMACKey []byte
 
 	// HonorRequestNoCache makes a client's "Cache-Control: no-cache" or "max-age=0" send the
 	// request to the origin (RFC 9111 §5.2.1), its min-fresh revalidate an entry with less
@@ -323,6 +335,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
+	}
+	if cfg.EntryMACKey != nil && len(cfg.EntryMACKey) < 16 {
+		return cfg, errors.New("core: EntryMACKey must be at least 16 bytes")
 	}
 	if cfg.DisableL1 && cfg.L2 == nil {
 		return cfg, errors.New("core: DisableL1 needs an L2")

@@ -42,12 +42,18 @@
 //
 // The cache never turns a working origin answer into an error. A failing L2 or fleet call is
 // a miss or a lone fill (redisstore bounds every Redis call and stops calling a failing Redis
-// through a circuit breaker); the cache then runs on L1 and the origin. A client that goes
-// away is not a tier failure and does not run the origin.
+// through a circuit breaker); the cache then runs on L1 and the origin. An answer whose lookup
+// skipped the L2 because its breaker is open (the tier refused the read with
+// store.ErrUnavailable) carries "detail=l2-open" in its Cache-Status, unless a reason not to
+// store it takes the detail. A client that goes away is not a tier failure and does not run
+// the origin.
 //
 // # Invalidation
 //
 // Purge removes a URL (all its variants), PurgeTags removes entries by surrogate key through
 // an index (no key scans), PurgeAll moves to a new namespace generation. With a shared fleet,
 // every purge reaches every instance's L1 over its bus, and a Purger passes it on to a CDN.
+// With a fleet that is a TagStamper (store/redisstore), a purge by tag stays correct when the
+// fleet loses a tag's index (Redis evicts it): entries in L2 record their tags' stamps, which
+// the purge changes and every L2 read of a tagged entry checks.
 package core

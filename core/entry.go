@@ -30,7 +30,9 @@ import (
 //	vkey      string the normalised request values that selected the variant ("" = no Vary)
 //	etag      string
 //	route     string route pattern that produced it (metrics label)
-//	nTags     uvarint, then tags
+//	nTags     uvarint, then tag, stamp pairs: the stamp the tag had in the fleet when the entry
+//	          was written to L2 (TagStamper; "" in L1 copies and without stamps), checked on
+//	          every L2 read (see tagstamp.go)
 //	nFields   uvarint, then name, value pairs in the order the handler wrote them
 //	body      the rest, but for
 //	sum       uint64 xxh3 of every byte before it: a value cut or altered in a shared tier is
@@ -40,7 +42,7 @@ import (
 // variants stored, each with its tier expiry (for eviction when the record is full):
 //
 //	kind, version, key, nFields, names..., nVariants, (uint64 variant, int64 expires)...
-const entryVersion byte = 3
+const entryVersion byte = 4
 
 // recordKind is what a stored value is: the first byte of every record this cache writes,
 // followed by entryVersion. kindOf reads it; nothing else looks at a value's first bytes.
@@ -74,6 +76,9 @@ const (
 
 var errCorrupt = errors.New("core: corrupt or unknown cache entry")
 
+// errStamps is a fleet answer to TagStamps or TagAddStamped without a stamp per tag.
+var errStamps = errors.New("core: fleet returned the wrong number of tag stamps")
+
 // entry is a decoded stored response. Strings and the body alias the buffer they were decoded
 // from, which the store hands over to us (copy on read), so decoding allocates only the field slice.
 type entry struct {
@@ -93,6 +98,7 @@ type entry struct {
 	etag      string
 	route     string
 	tags      []string
+	stamps    []string // the stamps of tags when written to L2 (len(tags), or nil: none)
 	fields    []field
 	body      []byte
 	clen      string // Content-Length, precomputed for entries in the hot set (not encoded)
@@ -100,6 +106,14 @@ type entry struct {
 }
 
 type field struct{ name, value string }
+
+// stamp returns the recorded stamp of tag i, "" when none.
+func (e *entry) stamp(i int) string {
+	if i < len(e.stamps) {
+		return e.stamps[i]
+	}
+	return ""
+}
 
 // age is the current_age of RFC 9111 §4.2.3: corrected initial age plus resident time.
 func (e *entry) age(now int64) time.Duration {
@@ -134,8 +148,8 @@ func (e *entry) values(name string) []string {
 // size returns an upper bound of the encoded length.
 func (e *entry) size() int {
 	n := 2 + 2 + 1 + 8*10 + 8 + 10*6 + len(e.key) + len(e.vkey) + len(e.etag) + len(e.route)
-	for _, t := range e.tags {
-		n += 5 + len(t)
+	for i, t := range e.tags {
+		n += 10 + len(t) + len(e.stamp(i))
 	}
 	for _, f := range e.fields {
 		n += 10 + len(f.name) + len(f.value)
@@ -157,8 +171,9 @@ func (e *entry) encode(dst []byte) []byte {
 	dst = appendString(dst, e.etag)
 	dst = appendString(dst, e.route)
 	dst = binary.AppendUvarint(dst, uint64(len(e.tags)))
-	for _, t := range e.tags {
+	for i, t := range e.tags {
 		dst = appendString(dst, t)
+		dst = appendString(dst, e.stamp(i))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.fields)))
 	for _, f := range e.fields {
@@ -259,11 +274,14 @@ func decodeEntryTo(b []byte, e *entry, fields []field) ([]field, error) {
 	e.vkey = d.str()
 	e.etag = d.str()
 	e.route = d.str()
-	nt := d.uvarint(len(d.b))
+	nt := d.uvarint(len(d.b) / 2)
+	e.tags, e.stamps = nil, nil
 	if nt > 0 && !d.err {
-		e.tags = make([]string, nt)
+		s := make([]string, 2*nt) // one allocation for both
+		e.tags, e.stamps = s[:nt:nt], s[nt:]
 		for i := range e.tags {
 			e.tags[i] = d.str()
+			e.stamps[i] = d.str()
 		}
 	}
 	nf := d.uvarint(len(d.b) / 2)

@@ -45,6 +45,7 @@ type fakeSub struct {
 // fault is the behaviour of the fake's calls.
 type fault struct {
 	down    bool                        // every call fails
+	open    bool                        // every call is refused with store.ErrUnavailable (an open breaker)
 	delay   time.Duration               // every call takes this long (or until its context ends)
 	corrupt func(b []byte) []byte       // Get returns this instead of the stored value
 	flap    bool                        // every other call fails
@@ -81,6 +82,9 @@ func (f *fakeShared) enter(ctx context.Context, op, key string) (fault, error) {
 	}
 	if ft.down || (ft.flap && n%2 == 0) {
 		return ft, errFakeDown
+	}
+	if ft.open {
+		return ft, store.ErrUnavailable
 	}
 	return ft, nil
 }

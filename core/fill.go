@@ -107,7 +107,7 @@ func (c *Cache) followed(x *exchange, cl *call, waitStart time.Time) (again bool
 	}
 	c.waited(waitStart, true)
 	now := c.now().UnixNano()
-	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true, detail: x.detail("")}
 	result := ResultCollapsed
 	if res.stale {
 		cs = cacheStatus{fwd: "stale", fwdStatus: res.fwdStatus, ttl: e.ttl(now), hasTTL: true, collapsed: true, detail: "stale-if-error"}
@@ -222,7 +222,7 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 			_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
 			key := string(c.variantKey(nil, x.k, n.variant))
 			if ttl := remaining(raw, c.now()); ttl > 0 && !c.fenced(x, n.tags) {
-				c.l1Set(ctx, key, raw, ttl)
+				c.l1SetTagged(ctx, key, raw, ttl, n.tags)
 				if c.fenced(x, n.tags) {
 					c.l1Delete(ctx, key) // a purge came meanwhile
 				}
@@ -270,7 +270,7 @@ func (c *Cache) runOrigin(x *exchange) (*recorder, originRun) {
 				x.policy().Apply(h)
 			}
 			c.stripTags(h)
-			h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(rec.reason)}))
+			h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: x.detail(string(rec.reason))}))
 		}
 		r2 := fillRequest(x.r, x.r.Context(), x.stale)
 		x.st = stateFrom(r2.Context())
@@ -394,7 +394,7 @@ func (c *Cache) store(x *exchange, fin *filling, rec *recorder, o originRun) {
 	}
 	fin.finish(fillResult{raw: b.raw, variant: b.e.variant})
 	n := o.now.UnixNano()
-	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true}
+	cs := cacheStatus{fwd: x.fwd, fwdStatus: fwdStatus, stored: true, ttl: b.e.ttl(n), hasTTL: true, detail: x.detail("")}
 	if c.cfg.Debug {
 		cs.key = b.key
 	}

@@ -79,7 +79,8 @@ type memTier interface {
 //
 //	"K" id + keys joined by "\n"  — delete these keys from L1
 //	"U" id + base key             — delete a URL (base and the variants this instance knows)
-//	"T" id + tags joined by "\n"  — tags are being purged: fills carrying them do not store
+//	"T" id + tags joined by "\n"  — tags are being purged: fills carrying them do not store, L1
+//	                                copies carrying them go (sent before and after the fleet's purge)
 //	"R" id + keys joined by "\n"  — a late write was retracted: drop these keys from L1
 //	"G" id + decimal generation   — PurgeAll happened: move to that generation
 func (c *Cache) keysMessage(keys []string) string { return "K" + c.id + strings.Join(keys, "\n") }
@@ -120,9 +121,17 @@ func (c *Cache) onMessage(msg []byte) {
 			c.retract(ctx, keys...)
 		}
 	case 'T':
-		late := c.tags.purge(strings.Split(body, "\n"), time.Now())
+		tags := strings.Split(body, "\n")
+		late := c.tags.purge(tags, time.Now())
 		c.l1Delete(ctx, late...)
 		c.retract(ctx, late...)
+		// The L1 copies of entries carrying the tags, which the fleet's index may have
+		// lost (Redis evicted a tag set): this instance's index names them.
+		own, _ := c.local.TagPurge(ctx, tags...)
+		for _, k := range own {
+			c.fences.bumpKey(k, time.Now())
+		}
+		c.l1Delete(ctx, own...)
 	case 'G':
 		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
 			c.setGen(g)

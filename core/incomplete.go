@@ -49,7 +49,7 @@ func (c *Cache) writeIncomplete(x *exchange, rec *recorder) {
 		h[k] = v
 	}
 	c.stripTags(h)
-	h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(ReasonIncomplete)}))
+	h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: x.detail(string(ReasonIncomplete))}))
 	x.w.WriteHeader(rec.status)
 	if x.r.Method != http.MethodHead && len(rec.buf) > 0 {
 		_, _ = x.w.Write(rec.buf)

@@ -80,6 +80,7 @@ const (
 	OpTag        Op = "tag"     // TagAdd, TagPurge
 	OpPublish    Op = "publish" // the invalidation bus
 	OpGeneration Op = "gen"     // Generation, NextGeneration
+	OpVerify     Op = "verify"  // an L2 value failed the entry MAC (Config.EntryMACKey): forged or moved
 )
 
 // PurgeKind names a purge (Observer.Purge).

@@ -180,16 +180,37 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 		c.l2Delete(ctx, keys...)
 		c.publish(ctx, c.keysMessage(keys))
 	}
-	// This instance's entries indexed while it kept them out of the fleet (see shared); with
-	// the in-process fleet, the purge above took them already.
+	if c.fleet != Fleet(c.local) {
+		// The fleet's purge changed the tags' stamps (tagstamp.go): a promotion from L2 that
+		// read the old ones, here or on another instance, is fenced by a second purge
+		// record, and the L1 copies it made go with the second message.
+		late = c.tags.purge(tags, time.Now())
+		c.l1Delete(ctx, late...)
+		c.retract(ctx, late...)
+		c.publish(ctx, c.tagsMessage(tags))
+	}
+	// This instance's L1 copies, which its own index names (the fleet's may have lost them;
+	// with the in-process fleet, the purge above took them already).
 	own, _ := c.local.TagPurge(ctx, tags...)
 	for _, k := range own {
 		c.fences.bumpKey(k, time.Now())
 	}
-	keys = append(keys, own...)
 	c.l1Delete(ctx, keys...)
+	c.l1Delete(ctx, own...)
+	n := len(keys)
+	if len(own) > 0 {
+		seen := make(map[string]struct{}, len(keys))
+		for _, k := range keys {
+			seen[k] = struct{}{}
+		}
+		for _, k := range own {
+			if _, dup := seen[k]; !dup {
+				n++
+			}
+		}
+	}
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Purge(PurgeKindTag, len(keys))
+		c.cfg.Observer.Purge(PurgeKindTag, n)
 	}
 	if c.cfg.Purger != nil {
 		if perr := c.cfg.Purger.PurgeTags(ctx, tags); perr != nil {
@@ -197,7 +218,7 @@ func (c *Cache) PurgeTags(ctx context.Context, tags ...string) (int, error) {
 			err = errors.Join(err, fmt.Errorf("core: purger: %w", perr))
 		}
 	}
-	return len(keys), err
+	return n, err
 }
 
 // PurgeAll makes every stored entry unreachable at once by moving to a new namespace

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"sync"
@@ -94,6 +95,7 @@ type exchange struct {
 	variant uint64      // variant selected by vrec
 
 	fwd       string // Cache-Status fwd reason for a fill
+	l2open    bool   // the lookup skipped L2: its breaker is open (Cache-Status detail=l2-open)
 	noStore   bool   // the request forbids storing (request no-store)
 	auth      bool   // request carries Authorization
 	collision bool   // the store key holds another request's entry: neither served nor overwritten
@@ -329,6 +331,9 @@ func (c *Cache) find(x *exchange) (f found, live bool) {
 		raw, tier, err := c.get(ctx, x.base)
 		if err == nil && kindOf(raw) == kindVary {
 			raw, tier, err = c.findVariant(x, raw)
+		}
+		if errors.Is(err, errL2Open) {
+			x.l2open = true
 		}
 		if err != nil && ctx.Err() != nil {
 			return f, false // neither an error nor a reason to run the origin
@@ -589,7 +594,7 @@ func (c *Cache) serveStored(x *exchange, raw []byte, cl *call) bool {
 	if cl != nil {
 		c.flights.finish(x.lk, cl, fillResult{raw: raw, variant: e.variant})
 	}
-	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true}
+	cs := cacheStatus{fwd: x.fwd, collapsed: true, ttl: e.ttl(now), hasTTL: true, detail: x.detail("")}
 	c.answer(x, &e, cs, ResultCollapsed, false, 0, "")
 	return true
 }
@@ -729,7 +734,7 @@ func (c *Cache) writeBuffered(x *exchange, rec *recorder, reason Reason) {
 		}
 	}
 	// RFC 9211 §2: an upstream cache's members first, then this cache's.
-	h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: string(reason)}))
+	h.Add("Cache-Status", c.renderStatus(cacheStatus{fwd: x.fwd, fwdStatus: rec.status, detail: x.detail(string(reason))}))
 	if status != http.StatusNotModified && status != http.StatusNoContent && status >= 200 {
 		h.Set("Content-Length", itoa(len(body)))
 	}
@@ -803,7 +808,7 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 	if err != nil || len(raw) == 0 || c.intents.tombstoned(x.lk) {
 		return nil
 	}
-	vkey := x.vkey
+	vkey, entryKey := x.vkey, x.lk
 	if kindOf(raw) == kindVary {
 		var v varyRecord
 		if decodeVary(raw, &v) != nil || v.key != x.pk {
@@ -819,10 +824,18 @@ func (c *Cache) peekL2(ctx context.Context, x *exchange) []byte {
 		if err != nil || c.intents.tombstoned(variantKey) {
 			return nil
 		}
-		x.variant, vkey = vh, string(vk)
+		x.variant, vkey, entryKey = vh, string(vk), variantKey
+	}
+	if kindOf(raw) != kindEntry {
+		return nil
+	}
+	raw, _, verdict := c.checkL2(ctx, entryKey, raw)
+	if verdict != l2OK {
+		c.rejectL2(ctx, entryKey, verdict)
+		return nil
 	}
 	var e entry
-	if !intact(raw) || decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
+	if decodeEntry(raw, &e) != nil || e.key != x.pk || e.vkey != vkey ||
 		!e.codingFor(x.r) || e.ttl(c.now().UnixNano()) <= 0 {
 		return nil
 	}

@@ -29,6 +29,10 @@ func (c *Cache) Stats() Stats {
 		s.L2.Hits -= u
 		s.L2.Misses += u
 		s.L2.Unusable += u
+		// So is an entry whose tags were purged since it was written (tagstamp.go).
+		o := min(c.outdated.Load(), s.L2.Hits)
+		s.L2.Hits -= o
+		s.L2.Misses += o
 	}
 	return s
 }

@@ -1,8 +1,11 @@
 package core
 
 import (
+	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/strata-cache/strata/store"
 )
 
 // cacheStatus is one Cache-Status list member (RFC 9211 §2).
@@ -16,6 +19,24 @@ type cacheStatus struct {
 	collapsed bool   // §2.6: the request was collapsed with another one
 	key       string // §2.7: only with Config.Debug
 	detail    string // §2.8: implementation detail (a reason token)
+}
+
+// detailL2Open is the Cache-Status detail of an answer whose lookup skipped the L2 because
+// the L2's circuit breaker is open (store.ErrUnavailable): the request went forward without
+// asking the shared tier, and what it stored went to L1 only.
+const detailL2Open = "l2-open"
+
+// errL2Open is what get returns when the L2 refused the read because its breaker is open: a
+// miss (it matches store.ErrNotFound) that the lookup reports as detail=l2-open.
+var errL2Open = fmt.Errorf("%w: the L2 breaker is open", store.ErrNotFound)
+
+// detail returns the Cache-Status detail of a forwarded answer: d, the reason it was not
+// stored, when there is one, else detailL2Open when the lookup skipped the L2.
+func (x *exchange) detail(d string) string {
+	if d == "" && x.l2open {
+		return detailL2Open
+	}
+	return d
 }
 
 // renderStatus renders "name; hit; ttl=…". ttl is whole seconds, rounded towards zero.

@@ -6,8 +6,9 @@ import (
 	"sync/atomic"
 )
 
-// tagIndex maps surrogate keys (tags) to the L1 keys stored under them, for caches without
-// Redis (with Redis, the index lives there).
+// tagIndex maps surrogate keys (tags) to the L1 keys stored under them: the whole index of a
+// cache without a shared fleet, and the index of this instance's L1 copies with one (the
+// fleet's index, which may lose tags, names the L2 entries; see tagstamp.go).
 //
 // It owns its strings: add copies the key and the tags, which the caller reads from an
 // encoded entry that must not be kept alive by the index.

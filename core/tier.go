@@ -57,7 +57,8 @@ type Fleet interface {
 
 	// TagAdd records key under each tag for at least ttl.
 	TagAdd(ctx context.Context, tags []string, key string, ttl time.Duration) error
-	// TagPurge removes the tags and returns the keys that were recorded under them.
+	// TagPurge removes the tags and returns the keys that were recorded under them (and,
+	// for a TagStamper, deletes their stamps).
 	TagPurge(ctx context.Context, tags ...string) (keys []string, err error)
 
 	// Generation returns the namespace generation (0 when none was set). NextGeneration
@@ -68,6 +69,23 @@ type Fleet interface {
 	// Secret returns the fleet's key secret, storing proposal as the secret when the fleet has
 	// none yet, so that every instance ends with the first proposal made.
 	Secret(ctx context.Context, proposal string) (string, error)
+}
+
+// TagStamper is implemented by a Fleet whose tag index may lose sets (Redis under an
+// allkeys-* eviction policy evicts them, a restart without persistence loses them):
+// store/redisstore implements it. With it, a purge by tag stays correct whatever the fleet
+// loses: every tag has a stamp, a random value that TagPurge deletes and TagAddStamped
+// creates again with a new value; an entry written to L2 records the stamps its tags had,
+// and an L2 read of a tagged entry compares them with TagStamps (one round trip), so an
+// entry whose tag was purged since, or whose stamp was evicted, is a miss (and is deleted),
+// never stale. A Fleet without it relies on its tag sets alone.
+type TagStamper interface {
+	// TagAddStamped is TagAdd, and returns the current stamp of each tag, in the order
+	// of tags, creating those missing.
+	TagAddStamped(ctx context.Context, tags []string, key string, ttl time.Duration) (stamps []string, err error)
+	// TagStamps returns the current stamp of each tag, in the order of tags, "" for a tag
+	// without one.
+	TagStamps(ctx context.Context, tags []string) (stamps []string, err error)
 }
 
 // TierStats is implemented by a Tier that counts its calls (store/redisstore does); Stats

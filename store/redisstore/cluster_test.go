@@ -35,6 +35,7 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("Stats() = %+v", st)
 		}
 	})
+	t.Run("TagStamps", func(t *testing.T) { testTagStamps(t, newStore(t)) })
 	t.Run("DeleteAcrossSlots", func(t *testing.T) {
 		r := newStore(t)
 		var keys []string

@@ -52,6 +52,14 @@
 // lived member. [Store.TagPurge] reads and deletes the sets atomically and
 // returns the keys to delete; no KEYS or SCAN is ever used.
 //
+// Each tag also has a stamp at <Prefix>:tagv:{<tag>}, in the set's slot: a
+// random value that [Store.TagAddStamped] creates when the tag has none (and
+// returns), TagPurge deletes, and [Store.TagStamps] reads (one MGET). core
+// records the stamps in each entry it writes and checks them on every L2 read
+// of a tagged entry (core.TagStamper), so a purge stays correct when Redis
+// evicts a tag set: under allkeys-lru the sets, read only by purges, go
+// first. An evicted stamp costs misses, never a stale entry.
+//
 // # Fleet values
 //
 // [Store.Generation] and [Store.NextGeneration] keep core's namespace

@@ -100,10 +100,12 @@ func evicted(t *testing.T, info string) int {
 	return 0
 }
 
-// TestFaultAllkeysLRUEvictsTagSets documents the known limit of allkeys-* policies: Redis may
-// evict a tag set while entries it names live on. TagPurge then finds no set and returns no
-// keys and no error, so the purge removes nothing: those entries stay until their own TTL
-// (or their own eviction). The README's advice is volatile-ttl (next test).
+// TestFaultAllkeysLRUEvictsTagSets shows what allkeys-* policies do to the tag index: Redis
+// may evict a tag set while entries it names live on. TagPurge then finds no set and returns
+// no keys and no error, so the purge deletes nothing. What keeps the purge correct is the
+// tag's stamp (TagAddStamped, TagStamps): TagPurge deletes it, and core treats an entry whose
+// recorded stamps differ from the current ones as a miss (core's TestTagPurgeAllkeysLRU runs
+// the whole case through two caches).
 func TestFaultAllkeysLRUEvictsTagSets(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithArgs("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"))
 	r := newRedis(t, srv, redisstore.Options{Timeout: time.Second})
@@ -111,7 +113,8 @@ func TestFaultAllkeysLRUEvictsTagSets(t *testing.T) {
 	if err := r.Set(ctx, "entry", []byte("v"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.TagAdd(ctx, []string{"product:1"}, "entry", time.Hour); err != nil {
+	stamps, err := r.TagAddStamped(ctx, []string{"product:1"}, "entry", time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Age the tag set as if it had not been read for an hour (LRU idle time has a resolution
@@ -152,8 +155,11 @@ func TestFaultAllkeysLRUEvictsTagSets(t *testing.T) {
 	if left := raw.Exists(ctx, "entry").Val() == 1; left != entryLeft {
 		t.Fatalf("entry present %v before the purge, %v after; the purge cannot have touched it", entryLeft, left)
 	}
+	if now, err := r.TagStamps(ctx, []string{"product:1"}); err != nil || now[0] == stamps[0] {
+		t.Fatalf("stamp after the purge = %q, %v; want another than the entry's %q", now, err, stamps[0])
+	}
 	t.Logf("tag set evicted; TagPurge returned no keys; the entry it named %s", map[bool]string{
-		true: "is still served (stale until its TTL): the known limit", false: "was evicted too"}[entryLeft])
+		true: "is left, with a stamp that no longer matches (a miss to core)", false: "was evicted too"}[entryLeft])
 }
 
 // TestFaultVolatileTTLKeepsTagSets: under volatile-ttl, the README's advice, Redis evicts the
