@@ -366,6 +366,9 @@ func (c *Cache[T]) fill(ctx context.Context, cl *call[T]) result[T] {
 	stop := context.AfterFunc(c.bgCtx, cancel)
 	defer stop()
 
+	if cl.background && c.refreshedMeanwhile(ctx, cl) {
+		return result[T]{}
+	}
 	if !cl.skipL2 {
 		if r, ok := c.fromL2(ctx, cl); ok {
 			return r
@@ -380,6 +383,18 @@ func (c *Cache[T]) fill(ctx context.Context, cl *call[T]) result[T] {
 	}
 	defer unlock()
 	return c.load(ctx, cl)
+}
+
+// refreshedMeanwhile reports whether the L1 already holds a value fresher than the one a
+// refresh was started for: a stale read that raced the previous refresh's store starts
+// another, which must not load again.
+func (c *Cache[T]) refreshedMeanwhile(ctx context.Context, cl *call[T]) bool {
+	b, err := c.l1.Get(ctx, cl.vk)
+	if err != nil {
+		return false
+	}
+	e, derr := decodeEntry(b, c.o.Version)
+	return derr == nil && e.fresh > cl.minFresh
 }
 
 // fromL2 answers from the L2, copying the value into the L1 unless the key was invalidated
