@@ -38,6 +38,7 @@ type Cache struct {
 	id       string        // this instance, in its bus messages
 	fences   fences        // purges by key, against late fills (fence.go)
 	intents  intents       // purges the fleet could not be told of yet (intent.go)
+	wakers   wakers        // requests waiting for another instance's fill (wake.go)
 	tags     tagFence      // purges by tag, against late fills (fence.go)
 
 	mac          *macer              // Config.EntryMACKey's (nil: none)

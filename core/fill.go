@@ -246,7 +246,10 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 	stop := c.extendLock(ctx, fleet, lockKey, token)
 	return func() {
 		stop()
-		_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
+		ctx := context.WithoutCancel(ctx)
+		_ = fleet.Unlock(ctx, lockKey, token)
+		// The other instances' waiters look again now, not at their next poll.
+		_ = fleet.Publish(ctx, []byte(c.filledMessage(x.lk)))
 	}, false
 }
 

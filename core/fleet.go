@@ -83,13 +83,15 @@ type memTier interface {
 //	                                copies carrying them go (sent before and after the fleet's purge)
 //	"R" id + keys joined by "\n"  — a late write was retracted: drop these keys from L1
 //	"G" id + decimal generation   — PurgeAll happened: move to that generation
+//	"F" id + store key            — a fill of the key ended (stored or not): its waiters look again
 func (c *Cache) keysMessage(keys []string) string { return "K" + c.id + strings.Join(keys, "\n") }
 func (c *Cache) tagsMessage(tags []string) string { return "T" + c.id + strings.Join(tags, "\n") }
 func (c *Cache) retractMessage(keys []string) string {
 	return "R" + c.id + strings.Join(keys, "\n")
 }
-func (c *Cache) urlMessage(base string) string { return "U" + c.id + base }
-func (c *Cache) genMessage(gen uint64) string  { return "G" + c.id + strconv.FormatUint(gen, 10) }
+func (c *Cache) urlMessage(base string) string   { return "U" + c.id + base }
+func (c *Cache) genMessage(gen uint64) string    { return "G" + c.id + strconv.FormatUint(gen, 10) }
+func (c *Cache) filledMessage(key string) string { return "F" + c.id + key }
 
 // idLen is the length of an instance id in a message.
 const idLen = 16
@@ -132,6 +134,8 @@ func (c *Cache) onMessage(msg []byte) {
 			c.fences.bumpKey(k, time.Now())
 		}
 		c.l1Delete(ctx, own...)
+	case 'F':
+		c.wakers.wake(body)
 	case 'G':
 		if g, err := strconv.ParseUint(body, 10, 64); err == nil {
 			c.setGen(g)

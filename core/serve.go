@@ -769,7 +769,10 @@ func (c *Cache) awaitFleet(x *exchange, fleet Fleet, lockKey string) (raw []byte
 	deadline := time.NewTimer(c.cfg.LockWait)
 	defer deadline.Stop()
 	backoff := 2 * time.Millisecond
+	var wake <-chan struct{}
+	defer func() { c.wakers.forget(x.lk, wake) }()
 	for {
+		wake = c.wakers.wait(x.lk) // the holder's "F" message, when it ends its fill
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -778,6 +781,9 @@ func (c *Cache) awaitFleet(x *exchange, fleet Fleet, lockKey string) (raw []byte
 		case <-deadline.C:
 			t.Stop()
 			return nil, ""
+		case <-wake:
+			t.Stop()
+			c.wakers.woken.Add(1)
 		case <-t.C:
 		}
 		if raw := c.peekL2(ctx, x); raw != nil {
