@@ -170,8 +170,8 @@ func BenchmarkRedisGetDecode(b *testing.B) {
 	}
 }
 
-// FetchMany of n keys that are all in Redis (not in the L1): one call, whose per-key fills read
-// Redis concurrently, against n Fetch calls one after another.
+// FetchMany of n keys that are all in Redis (not in the L1): one call, which reads them in one
+// round trip (redisstore's GetMany), against n Fetch calls one after another.
 func BenchmarkFetchManyL2Hit(b *testing.B) {
 	srv := redistest.Start(b)
 	rs := newRedisStore(b, srv)

@@ -14,7 +14,7 @@ import (
 type BatchLoader[T any] func(ctx context.Context, keys []string) (map[string]T, error)
 
 // BatchGetter is an optional interface of an L2 that reads several keys in one round trip
-// (an MGET). FetchMany uses it, when the L2 has it, for the keys that missed the L1; without
+// (redisstore.Store has it: one pipeline of GETs). FetchMany uses it, when the L2 has it, for the keys that missed the L1; without
 // it, each key's fill reads the L2 on its own, all of them concurrently.
 type BatchGetter interface {
 	// GetMany returns the values of keys in their order, nil for a key with no value. An error

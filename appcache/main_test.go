@@ -113,3 +113,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errBoom = errors.New("boom")
+
+// redisstore reads FetchMany's L2 keys in one round trip.
+var _ BatchGetter = (*redisstore.Store)(nil)

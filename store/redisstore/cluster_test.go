@@ -36,6 +36,29 @@ func TestCluster(t *testing.T) {
 		}
 	})
 	t.Run("TagStamps", func(t *testing.T) { testTagStamps(t, newStore(t)) })
+	t.Run("GetManyAcrossSlots", func(t *testing.T) {
+		r := newStore(t)
+		var keys []string
+		for i := range 50 { // spread over all three masters
+			k := "m{" + strconv.Itoa(i) + "}"
+			keys = append(keys, k)
+			if i%5 == 0 {
+				continue // missing
+			}
+			if err := r.Set(ctx, k, []byte(k), time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vals, err := r.GetMany(ctx, keys)
+		if err != nil {
+			t.Fatalf("GetMany across slots: %v", err)
+		}
+		for i, k := range keys {
+			if want := map[bool]string{true: "", false: k}[i%5 == 0]; string(vals[i]) != want {
+				t.Fatalf("GetMany[%d] = %q, want %q", i, vals[i], want)
+			}
+		}
+	})
 	t.Run("DeleteAcrossSlots", func(t *testing.T) {
 		r := newStore(t)
 		var keys []string
