@@ -12,6 +12,12 @@
 // stampede (concurrent requests on a cold key whose handler is slow), a memory fill and a
 // flood of unique keys into the L1, and optionally the core micro benchmarks.
 //
+// Beside Strata it runs peers, what a user might pick instead: naive bigcache and go-redis
+// middlewares (naive.go), go-chi/stampede and chenyahui/gin-cache (peers.go). The tool is
+// its own module, so the main module does not depend on them; the committed go.work lets
+// `go run ./internal/loadbench` work from the repository root. -only picks rows, e.g.
+// -only bare,strata-chi,naive-bigcache.
+//
 // Needs wrk and redis-server on PATH (Debian: apt-get install wrk redis-server); taskset
 // (util-linux) is used when present. Every process it starts is killed when it ends, on
 // errors and on Ctrl-C as well.
@@ -533,7 +539,7 @@ func loadOnce(ctx context.Context, o *options, s serverSpec, scenario, redisAddr
 			return lr, err
 		}
 	}
-	if s.cache {
+	if s.cache && !s.peer {
 		cs, err := get("/items/1")
 		if err != nil {
 			return lr, err

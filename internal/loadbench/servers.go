@@ -31,7 +31,8 @@ type serverSpec struct {
 	mode  string // -serve argument
 	label string // table row
 	redis bool   // needs the tool's redis-server
-	cache bool   // answers from Strata (its origin runs are reported)
+	cache bool   // a cache: its origin runs are reported
+	peer  bool   // not Strata: no Cache-Status to check after the fill
 }
 
 var servers = []serverSpec{
@@ -43,6 +44,13 @@ var servers = []serverSpec{
 	{mode: "redis-get", label: "chi + go-redis GET", redis: true},
 	{mode: "strata-l2", label: "Strata+chi L2 only", redis: true, cache: true},
 	{mode: "strata-l2-nodeadline", label: "Strata+chi L2 only, client without ContextTimeoutEnabled", redis: true, cache: true},
+
+	// Peers: what a user might pick instead (peers.go, naive.go).
+	{mode: "naive-bigcache", label: "chi + naive bigcache middleware (no RFC logic)", cache: true, peer: true},
+	{mode: "naive-redis", label: "chi + naive middleware, every hit a go-redis GET", redis: true, cache: true, peer: true},
+	{mode: "chi-stampede", label: "chi + go-chi/stampede", cache: true, peer: true},
+	{mode: "gin", label: "gin, bare"},
+	{mode: "gin-cache", label: "gin + chenyahui/gin-cache (memory)", cache: true, peer: true},
 }
 
 // itemPolicy is the demo API's product policy.
@@ -89,7 +97,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		// Strata's client honours context deadlines, as the one redisstore.NewFromURL builds does
 		// (and internal/redistest's); without it the store runs every call on a helper
 		// goroutine to enforce its timeout, which the -nodeadline row shows.
-		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get"})
+		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get" && mode != "naive-redis"})
 		defer func() { _ = rdb.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := rdb.Ping(ctx).Err()
@@ -185,7 +193,15 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		})
 		h = r
 	default:
-		return fmt.Errorf("unknown -serve mode %q", mode)
+		if mode == "naive-redis" && rdb == nil {
+			return errors.New("naive-redis needs -redis")
+		}
+		if h, err = peerHandler(mode, origin, rdb); err != nil {
+			return err
+		}
+		if h == nil {
+			return fmt.Errorf("unknown -serve mode %q", mode)
+		}
 	}
 	if cache != nil {
 		defer func() { _ = cache.Close() }()
