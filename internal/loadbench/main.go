@@ -296,6 +296,14 @@ func run(ctx context.Context, o *options) error {
 			logf("  RSS growth %.1f MiB for %.1f MiB of bodies (%.2f×), %d/%d still cached", mib(m.RSSAfter-m.RSSBefore),
 				mib(int64(m.Entries*m.BodyBytes)), float64(m.RSSAfter-m.RSSBefore)/float64(m.Entries*m.BodyBytes), m.Hits, m.Entries)
 			rep.memFill = append(rep.memFill, m)
+			logf("memory: the same entries into a %d MiB store.L1 alone (no core)", l1)
+			m, err = runMemory(ctx, o, "l1", o.memEntries, l1, 0)
+			if err != nil {
+				return err
+			}
+			logf("  RSS growth %.1f MiB for %.1f MiB of entries (%d B entry + %d B key each)", mib(m.RSSAfter-m.RSSBefore),
+				mib(int64(m.Entries*(m.EntryBytes+m.KeyBytes))), m.EntryBytes, m.KeyBytes)
+			rep.memL1 = append(rep.memL1, m)
 		}
 		logf("memory: flood of %d unique keys into a %d MiB L1", o.floodN, o.floodL1)
 		m, err := runMemory(ctx, o, "flood", o.floodN, o.floodL1, max(1, o.floodN/10))

@@ -25,6 +25,7 @@ type report struct {
 	results  map[string]map[string][]loadRun // mode → scenario → repeats
 	stampede []stampedeRow
 	memFill  []memResult
+	memL1    []memResult // the fill's entries into a store.L1 alone
 	flood    *memResult
 	gobench  string
 
@@ -310,15 +311,26 @@ func (rep *report) markdown() string {
 		if len(rep.memFill) > 0 {
 			p("Fill: entries of %d-byte bodies inserted through the middleware (each stored answer also carries %d bytes of header fields).\n\n",
 				rep.memFill[0].BodyBytes, rep.memFill[0].FieldBytes)
-			p("| L1MaxBytes | entries | still cached | payload (bodies) | RSS growth | × payload | RSS growth per entry | peak RSS (VmHWM) | Go heap in use |\n")
-			p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+			p("| L1MaxBytes | entries | still cached | payload (bodies) | RSS growth | × payload | RSS growth per entry | stored entry + key | bigcache queues | peak RSS (VmHWM) | Go heap in use |\n")
+			p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 			for _, m := range rep.memFill {
 				payload := int64(m.Entries * m.BodyBytes)
 				g := m.RSSAfter - m.RSSBefore
-				p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %d B | %.1f MiB | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(payload), mib(g),
-					float64(g)/float64(payload), g/int64(max(1, m.Entries)), mib(m.HWM), mib(int64(m.HeapInuse)))
+				p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %d B | %d + %d B | %.1f MiB | %.1f MiB | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(payload), mib(g),
+					float64(g)/float64(payload), g/int64(max(1, m.Entries)), m.EntryBytes, m.KeyBytes, mib(m.L1Bytes), mib(m.HWM), mib(int64(m.HeapInuse)))
 			}
 			p("\n")
+			if len(rep.memL1) > 0 {
+				p("The same number of entries of the same size (entry and key as core stores them) put straight into a `store.L1` (no core: no request handling, tag index or hot set), to tell bigcache's share from the cache's. Entry bytes: entry + key + the L1's 8-byte expiry; the rest of the growth is bigcache's (header, index, queue slack).\n\n")
+				p("| L1MaxBytes | entries | still cached | entry bytes | RSS growth | × entry bytes | × payload (bodies) | bigcache queues |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+				for _, m := range rep.memL1 {
+					eb := int64(m.Entries * (m.EntryBytes + m.KeyBytes + 8))
+					g := m.RSSAfter - m.RSSBefore
+					p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %.2f× | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(eb), mib(g),
+						float64(g)/float64(eb), float64(g)/float64(m.Entries*m.BodyBytes), mib(m.L1Bytes))
+				}
+				p("\n")
+			}
 		}
 		if f := rep.flood; f != nil {
 			p("Flood: %d unique keys of %d-byte bodies into a %d MiB L1 (%.0f MiB of bodies, %.1f s). RSS after every %d inserts (no forced GC):\n\n",
