@@ -167,6 +167,7 @@ func (rep *report) markdown() string {
 				{"strata-chi", "chi-stampede", "go-chi/stampede"},
 				{"strata-chi", "gin-cache", "gin-cache"},
 				{"strata-chi-l2", "strata-chi", "Strata+chi L1 (no Redis)"},
+				{"strata-chi-nohot", "strata-chi", "Strata+chi L1 with the hot set"},
 				{"strata-l2", "naive-redis", "the naive middleware, every hit a go-redis GET"},
 			} {
 				if len(rep.results[c.mode][sc]) > 0 && len(rep.results[c.ref][sc]) > 0 {

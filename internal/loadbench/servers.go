@@ -40,6 +40,7 @@ var servers = []serverSpec{
 	{mode: "chi", label: "chi, bare"},
 	{mode: "strata-http", label: "Strata L1 (net/http)", cache: true},
 	{mode: "strata-chi", label: "Strata+chi L1", cache: true},
+	{mode: "strata-chi-nohot", label: "Strata+chi L1, hot set off (HotBytes -1)", cache: true},
 	{mode: "strata-chi-l2", label: "Strata+chi L1+L2", redis: true, cache: true},
 	{mode: "redis-get", label: "chi + go-redis GET", redis: true},
 	{mode: "strata-l2", label: "Strata+chi L2 only", redis: true, cache: true},
@@ -132,15 +133,19 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 			return err
 		}
 		h = cache.Middleware(core.PolicyMiddleware(itemPolicy)(http.HandlerFunc(origin)))
-	case "strata-chi", "strata-chi-l2", "strata-l2", "strata-l2-nodeadline":
+	case "strata-chi", "strata-chi-nohot", "strata-chi-l2", "strata-l2", "strata-l2-nodeadline":
 		cfg := core.Config{}
+		if mode == "strata-chi-nohot" {
+			cfg.HotBytes = -1
+		}
 		if mode == "strata-l2" || mode == "strata-l2-nodeadline" {
 			cfg.DisableL1 = true
 		}
-		if mode != "strata-chi" && rdb == nil {
+		l1Only := mode == "strata-chi" || mode == "strata-chi-nohot"
+		if !l1Only && rdb == nil {
 			return errors.New(mode + " needs -redis")
 		}
-		if mode == "strata-chi" {
+		if l1Only {
 			rdb = nil
 		}
 		if cache, err = newCache(cfg); err != nil {
