@@ -12,6 +12,12 @@
 // stampede (concurrent requests on a cold key whose handler is slow), a memory fill and a
 // flood of unique keys into the L1, and optionally the core micro benchmarks.
 //
+// Beside Strata it runs peers, what a user might pick instead: naive bigcache and go-redis
+// middlewares (naive.go), go-chi/stampede and chenyahui/gin-cache (peers.go). The tool is
+// its own module, so the main module does not depend on them; the committed go.work lets
+// `go run ./internal/loadbench` work from the repository root. -only picks rows, e.g.
+// -only bare,strata-chi,naive-bigcache.
+//
 // Needs wrk and redis-server on PATH (Debian: apt-get install wrk redis-server); taskset
 // (util-linux) is used when present. Every process it starts is killed when it ends, on
 // errors and on Ctrl-C as well.
@@ -290,6 +296,14 @@ func run(ctx context.Context, o *options) error {
 			logf("  RSS growth %.1f MiB for %.1f MiB of bodies (%.2f×), %d/%d still cached", mib(m.RSSAfter-m.RSSBefore),
 				mib(int64(m.Entries*m.BodyBytes)), float64(m.RSSAfter-m.RSSBefore)/float64(m.Entries*m.BodyBytes), m.Hits, m.Entries)
 			rep.memFill = append(rep.memFill, m)
+			logf("memory: the same entries into a %d MiB store.L1 alone (no core)", l1)
+			m, err = runMemory(ctx, o, "l1", o.memEntries, l1, 0)
+			if err != nil {
+				return err
+			}
+			logf("  RSS growth %.1f MiB for %.1f MiB of entries (%d B entry + %d B key each)", mib(m.RSSAfter-m.RSSBefore),
+				mib(int64(m.Entries*(m.EntryBytes+m.KeyBytes))), m.EntryBytes, m.KeyBytes)
+			rep.memL1 = append(rep.memL1, m)
 		}
 		logf("memory: flood of %d unique keys into a %d MiB L1", o.floodN, o.floodL1)
 		m, err := runMemory(ctx, o, "flood", o.floodN, o.floodL1, max(1, o.floodN/10))
@@ -533,7 +547,7 @@ func loadOnce(ctx context.Context, o *options, s serverSpec, scenario, redisAddr
 			return lr, err
 		}
 	}
-	if s.cache {
+	if s.cache && !s.peer {
 		cs, err := get("/items/1")
 		if err != nil {
 			return lr, err

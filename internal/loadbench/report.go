@@ -25,6 +25,7 @@ type report struct {
 	results  map[string]map[string][]loadRun // mode → scenario → repeats
 	stampede []stampedeRow
 	memFill  []memResult
+	memL1    []memResult // the fill's entries into a store.L1 alone
 	flood    *memResult
 	gobench  string
 
@@ -115,6 +116,7 @@ func (rep *report) markdown() string {
 	p("\n## Method\n\n")
 	p("- Every server is its own process (`loadbench -serve MODE`), with `GOMAXPROCS=1`, pinned to one CPU; the load generator runs on the other CPU. Loopback only (127.0.0.1).\n")
 	p("- Every server answers `GET /items/{id}` with the same precomputed %d-byte JSON body. The Strata rows put the route behind the cache with the demo API's product policy (`public, max-age=10, s-maxage=60`), set through the chi adapter (`chicache.Middleware` + `chicache.Policy`), or `core.PolicyMiddleware` for the net/http row. L2 rows use a real `redis-server` started by the tool (no persistence), flushed before each run; Strata's go-redis client has `ContextTimeoutEnabled` (as the client `redisstore.NewFromURL` builds), except in the row that says otherwise; the go-redis GET server uses a default client and no timeout.\n", o.body)
+	p("- Peers (what a user might pick instead; the tool's nested module `internal/loadbench`, so the main module does not depend on them), every one keeping answers for 60 s: a naive chi middleware over bigcache (sized like Strata's L1: 64 MiB, 256 shards; the request URI as key, Content-Type and body stored, no RFC 9111 logic), the same middleware over go-redis (every hit one GET, a default client), `go-chi/stampede` v0.6.0 (`stampede.Handler`), and `chenyahui/gin-cache` v1.10.0 (`CacheByRequestURI` over its memory store) on a bare gin engine, beside which a bare gin row is run.\n")
 	p("- Load: `wrk -t1 -c%d -d%s --latency` with keep-alive; scenario **hot**: one key (`/items/1`); scenario **keys**: %d keys in rotation (a generated Lua script). Before each measured run the cache is filled (one GET per key, then a check that `/items/1` is a hit) and wrk warms the server for %s.\n",
 		o.conns, o.duration, o.keys, o.warm)
 	p("- Each (server, scenario) is run %d times, interleaved with the other servers; the tables show medians. A ratio compares two rows of the same repeat, then takes the median.\n", o.repeat)
@@ -160,6 +162,19 @@ func (rep *report) markdown() string {
 					100*median(runs, func(r loadRun) float64 { return r.otherLoad }),
 					sumOf(runs, func(r loadRun) int64 { return int64(r.attempts) }))
 			}
+			for _, c := range []struct{ mode, ref, what string }{
+				{"strata-chi", "naive-bigcache", "the naive bigcache middleware"},
+				{"strata-chi", "chi-stampede", "go-chi/stampede"},
+				{"strata-chi", "gin-cache", "gin-cache"},
+				{"strata-chi-l2", "strata-chi", "Strata+chi L1 (no Redis)"},
+				{"strata-chi-nohot", "strata-chi", "Strata+chi L1 with the hot set"},
+				{"strata-l2", "naive-redis", "the naive middleware, every hit a go-redis GET"},
+			} {
+				if len(rep.results[c.mode][sc]) > 0 && len(rep.results[c.ref][sc]) > 0 {
+					ratio, cpuRatio := rep.ratio(c.mode, c.ref, sc)
+					p("\n%s against %s: %s req/s, %s CPU per request.\n", labelOf(c.mode), c.what, ratio, cpuRatio)
+				}
+			}
 			for _, m := range []string{"strata-l2", "strata-l2-nodeadline"} {
 				if len(rep.results[m][sc]) > 0 && len(rep.results["redis-get"][sc]) > 0 {
 					ratio, cpuRatio := rep.ratio(m, "redis-get", sc)
@@ -170,7 +185,7 @@ func (rep *report) markdown() string {
 		}
 	}
 
-	p("## Targets (issue 8)\n\n")
+	p("## Targets (issues 8 and 18)\n\n")
 	p("| target | measured | verdict |\n|---|---|---|\n")
 	target := func(name string, got float64, ok bool, want float64, have bool) {
 		if !have {
@@ -191,6 +206,19 @@ func (rep *report) markdown() string {
 		{fmt.Sprintf("Strata+chi L1 hit ≥ 0.88× bare net/http req/s, %d keys", o.keys), "strata-chi", "bare", "keys", 0.88},
 		{"Strata L2 hit (L1 disabled) ≥ 0.9× a go-redis GET per request, one hot key", "strata-l2", "redis-get", "hot", 0.90},
 		{fmt.Sprintf("Strata L2 hit (L1 disabled) ≥ 0.9× a go-redis GET per request, %d keys", o.keys), "strata-l2", "redis-get", "keys", 0.90},
+	} {
+		v, ok := rep.ratioValue(t.mode, t.ref, t.sc, func(r loadRun) float64 { return r.wrk.reqPerS })
+		target(t.name, v, v >= t.want, t.want, ok)
+	}
+	for _, t := range []struct {
+		name, mode, ref, sc string
+		want                float64
+	}{
+		{"issue 18: Strata+chi L1 ≥ 0.98× the naive bigcache middleware, one hot key", "strata-chi", "naive-bigcache", "hot", 0.98},
+		{fmt.Sprintf("issue 18: Strata+chi L1 ≥ 0.98× the naive bigcache middleware, %d keys", o.keys), "strata-chi", "naive-bigcache", "keys", 0.98},
+		{"issue 18: Strata+chi L1 hits with Redis configured ≥ 0.98× L1 only, one hot key", "strata-chi-l2", "strata-chi", "hot", 0.98},
+		{fmt.Sprintf("issue 18: Strata+chi L1 hits with Redis configured ≥ 0.98× L1 only, %d keys", o.keys), "strata-chi-l2", "strata-chi", "keys", 0.98},
+		{fmt.Sprintf("issue 18: Strata L2 hit (L1 disabled) ≥ 1.0× a go-redis GET per request, %d keys", o.keys), "strata-l2", "redis-get", "keys", 1.0},
 	} {
 		v, ok := rep.ratioValue(t.mode, t.ref, t.sc, func(r loadRun) float64 { return r.wrk.reqPerS })
 		target(t.name, v, v >= t.want, t.want, ok)
@@ -284,15 +312,26 @@ func (rep *report) markdown() string {
 		if len(rep.memFill) > 0 {
 			p("Fill: entries of %d-byte bodies inserted through the middleware (each stored answer also carries %d bytes of header fields).\n\n",
 				rep.memFill[0].BodyBytes, rep.memFill[0].FieldBytes)
-			p("| L1MaxBytes | entries | still cached | payload (bodies) | RSS growth | × payload | RSS growth per entry | peak RSS (VmHWM) | Go heap in use |\n")
-			p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+			p("| L1MaxBytes | entries | still cached | payload (bodies) | RSS growth | × payload | RSS growth per entry | stored entry + key | bigcache queues | peak RSS (VmHWM) | Go heap in use |\n")
+			p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 			for _, m := range rep.memFill {
 				payload := int64(m.Entries * m.BodyBytes)
 				g := m.RSSAfter - m.RSSBefore
-				p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %d B | %.1f MiB | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(payload), mib(g),
-					float64(g)/float64(payload), g/int64(max(1, m.Entries)), mib(m.HWM), mib(int64(m.HeapInuse)))
+				p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %d B | %d + %d B | %.1f MiB | %.1f MiB | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(payload), mib(g),
+					float64(g)/float64(payload), g/int64(max(1, m.Entries)), m.EntryBytes, m.KeyBytes, mib(m.L1Bytes), mib(m.HWM), mib(int64(m.HeapInuse)))
 			}
 			p("\n")
+			if len(rep.memL1) > 0 {
+				p("The same number of entries of the same size (entry and key as core stores them) put straight into a `store.L1` (no core: no request handling, tag index or hot set), to tell bigcache's share from the cache's. Entry bytes: entry + key + the L1's 8-byte expiry; the rest of the growth is bigcache's (header, index, queue slack).\n\n")
+				p("| L1MaxBytes | entries | still cached | entry bytes | RSS growth | × entry bytes | × payload (bodies) | bigcache queues |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+				for _, m := range rep.memL1 {
+					eb := int64(m.Entries * (m.EntryBytes + m.KeyBytes + 8))
+					g := m.RSSAfter - m.RSSBefore
+					p("| %d MiB | %d | %d | %.1f MiB | %.1f MiB | %.2f× | %.2f× | %.1f MiB |\n", m.L1MiB, m.Entries, m.Hits, mib(eb), mib(g),
+						float64(g)/float64(eb), float64(g)/float64(m.Entries*m.BodyBytes), mib(m.L1Bytes))
+				}
+				p("\n")
+			}
 		}
 		if f := rep.flood; f != nil {
 			p("Flood: %d unique keys of %d-byte bodies into a %d MiB L1 (%.0f MiB of bodies, %.1f s). RSS after every %d inserts (no forced GC):\n\n",

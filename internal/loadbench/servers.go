@@ -31,7 +31,8 @@ type serverSpec struct {
 	mode  string // -serve argument
 	label string // table row
 	redis bool   // needs the tool's redis-server
-	cache bool   // answers from Strata (its origin runs are reported)
+	cache bool   // a cache: its origin runs are reported
+	peer  bool   // not Strata: no Cache-Status to check after the fill
 }
 
 var servers = []serverSpec{
@@ -39,10 +40,18 @@ var servers = []serverSpec{
 	{mode: "chi", label: "chi, bare"},
 	{mode: "strata-http", label: "Strata L1 (net/http)", cache: true},
 	{mode: "strata-chi", label: "Strata+chi L1", cache: true},
+	{mode: "strata-chi-nohot", label: "Strata+chi L1, hot set off (HotBytes -1)", cache: true},
 	{mode: "strata-chi-l2", label: "Strata+chi L1+L2", redis: true, cache: true},
 	{mode: "redis-get", label: "chi + go-redis GET", redis: true},
 	{mode: "strata-l2", label: "Strata+chi L2 only", redis: true, cache: true},
 	{mode: "strata-l2-nodeadline", label: "Strata+chi L2 only, client without ContextTimeoutEnabled", redis: true, cache: true},
+
+	// Peers: what a user might pick instead (peers.go, naive.go).
+	{mode: "naive-bigcache", label: "chi + naive bigcache middleware (no RFC logic)", cache: true, peer: true},
+	{mode: "naive-redis", label: "chi + naive middleware, every hit a go-redis GET", redis: true, cache: true, peer: true},
+	{mode: "chi-stampede", label: "chi + go-chi/stampede", cache: true, peer: true},
+	{mode: "gin", label: "gin, bare"},
+	{mode: "gin-cache", label: "gin + chenyahui/gin-cache (memory)", cache: true, peer: true},
 }
 
 // itemPolicy is the demo API's product policy.
@@ -89,7 +98,7 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		// Strata's client honours context deadlines, as the one redisstore.NewFromURL builds does
 		// (and internal/redistest's); without it the store runs every call on a helper
 		// goroutine to enforce its timeout, which the -nodeadline row shows.
-		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get"})
+		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: mode != "strata-l2-nodeadline" && mode != "redis-get" && mode != "naive-redis"})
 		defer func() { _ = rdb.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := rdb.Ping(ctx).Err()
@@ -124,15 +133,19 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 			return err
 		}
 		h = cache.Middleware(core.PolicyMiddleware(itemPolicy)(http.HandlerFunc(origin)))
-	case "strata-chi", "strata-chi-l2", "strata-l2", "strata-l2-nodeadline":
+	case "strata-chi", "strata-chi-nohot", "strata-chi-l2", "strata-l2", "strata-l2-nodeadline":
 		cfg := core.Config{}
+		if mode == "strata-chi-nohot" {
+			cfg.HotBytes = -1
+		}
 		if mode == "strata-l2" || mode == "strata-l2-nodeadline" {
 			cfg.DisableL1 = true
 		}
-		if mode != "strata-chi" && rdb == nil {
+		l1Only := mode == "strata-chi" || mode == "strata-chi-nohot"
+		if !l1Only && rdb == nil {
 			return errors.New(mode + " needs -redis")
 		}
-		if mode == "strata-chi" {
+		if l1Only {
 			rdb = nil
 		}
 		if cache, err = newCache(cfg); err != nil {
@@ -185,7 +198,15 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 		})
 		h = r
 	default:
-		return fmt.Errorf("unknown -serve mode %q", mode)
+		if mode == "naive-redis" && rdb == nil {
+			return errors.New("naive-redis needs -redis")
+		}
+		if h, err = peerHandler(mode, origin, rdb); err != nil {
+			return err
+		}
+		if h == nil {
+			return fmt.Errorf("unknown -serve mode %q", mode)
+		}
 	}
 	if cache != nil {
 		defer func() { _ = cache.Close() }()

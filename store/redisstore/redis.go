@@ -30,6 +30,8 @@ type Options struct {
 	// Timeout bounds each call (a pipeline counts as one call). Running out
 	// of it is a Redis failure, returned as an error wrapping store.ErrTimeout;
 	// negative disables it, leaving the caller's context as the only bound.
+	// Calls that begin within a sixteenth of it share one deadline (one timer
+	// rather than one per call), so a call may run up to Timeout/16 longer.
 	// Default 50ms.
 	Timeout time.Duration
 	// BreakerFailures is the circuit breaker's minimum volume: the number of failed calls
@@ -83,13 +85,15 @@ type Store struct {
 	single  bool // one node: a multi-key DEL never spans slots
 	async   bool // the client ignores context deadlines: run calls on a goroutine
 	timeout time.Duration
-	prefix  string
-	channel string
-	hc      time.Duration
-	log     *slog.Logger
-	clock   store.Clock
-	id      string
-	usable  func([]byte) bool
+	// deadlines bounds each call by timeout (nil when it is disabled).
+	deadlines *deadlines
+	prefix    string
+	channel   string
+	hc        time.Duration
+	log       *slog.Logger
+	clock     store.Clock
+	id        string
+	usable    func([]byte) bool
 
 	br *breaker
 
@@ -171,6 +175,9 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		id:      hex.EncodeToString(id[:]),
 		usable:  o.Usable,
 		subs:    make(map[*subscription]struct{}),
+	}
+	if r.timeout > 0 {
+		r.deadlines = newDeadlines(r.timeout)
 	}
 	r.br = newBreaker(o.BreakerFailures, o.BreakerFailureRate, o.BreakerWindow, o.BreakerCooldown, r.clock)
 	var honoursDeadlines bool
@@ -469,8 +476,8 @@ func (r *Store) begin(ctx context.Context) (call, error) {
 		return call{}, store.ErrUnavailable
 	}
 	c := call{ctx: ctx, probe: probe}
-	if r.timeout > 0 {
-		c.ctx, c.cancel = context.WithTimeout(ctx, r.timeout)
+	if r.deadlines != nil {
+		c.ctx, c.cancel = r.deadlines.withDeadline(ctx)
 	}
 	return c, nil
 }
