@@ -5,8 +5,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 
 	"github.com/strata-cache/strata/etag"
 	"github.com/strata-cache/strata/internal/redistest"
+	"github.com/strata-cache/strata/store/redisstore"
 )
 
 // Every benchmark here runs next to the baseline it should be judged against: "strata" is the
@@ -472,4 +476,79 @@ func BenchmarkRenderStatus(b *testing.B) {
 			benchSinkInt = n
 		})
 	}
+}
+
+// BenchmarkFleetStampede is the fleet-wide stampede of the performance budget: per iteration,
+// 200 concurrent requests for a new cold key, half on each of two instances sharing Redis, in
+// front of a 100 ms origin. It reports the latency percentiles of the 200 answers and the
+// origin runs per key (1: one fill for the whole fleet), and fails on any other count.
+func BenchmarkFleetStampede(b *testing.B) {
+	srv := redistest.Start(b)
+	if srv == nil {
+		return
+	}
+	const (
+		n      = 200
+		origin = 100 * time.Millisecond
+	)
+	var runs atomic.Int64
+	h := func(w http.ResponseWriter, _ *http.Request) {
+		runs.Add(1)
+		time.Sleep(origin)
+		w.Header().Set("Cache-Control", benchCC)
+		_, _ = w.Write([]byte("filled"))
+	}
+	var hs []http.Handler
+	var stores []*redisstore.Store
+	for range 2 {
+		c := benchCache(b, withRedis(b, Config{Namespace: "stampede"}, srv.Client(b), redisOpts{Timeout: slowTolerant}))
+		hs = append(hs, c.Middleware(http.HandlerFunc(h)))
+		stores = append(stores, c.l2.(*redisstore.Store))
+	}
+	gets := func() (n uint64) {
+		for _, s := range stores {
+			n += s.Stats().Gets
+		}
+		return n
+	}
+	gets0 := gets()
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		runs.Store(0)
+		path := "/cold/" + strconv.Itoa(i)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for j := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := httptest.NewRequest(http.MethodGet, path, nil)
+				w := httptest.NewRecorder()
+				<-start
+				t0 := time.Now()
+				hs[j%2].ServeHTTP(w, r)
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				if w.Code != http.StatusOK || w.Body.String() != "filled" {
+					b.Errorf("answer %d %q", w.Code, w.Body.String())
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := runs.Load(); got != 1 {
+			b.Fatalf("origin runs for one cold key across two instances: %d, want 1", got)
+		}
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(1, "origin-runs/key")
+	b.ReportMetric(float64(gets()-gets0)/float64(i), "l2-gets/key")
 }

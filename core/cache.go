@@ -308,6 +308,12 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		c.storeErr(TierL1, OpGet, err)
 	}
+	if c.flights.inFlight(key) {
+		// This process fills key already: the request waits for that fill (a stampede's
+		// followers then cost Redis nothing, and leave the leader's lock and store calls
+		// the connections).
+		return nil, "", store.ErrNotFound
+	}
 	l2, _ := c.shared()
 	// Concurrent lookups of one key in this process share one Redis GET (and one promotion),
 	// so a hot key that leaves L1 costs Redis one call, not one per waiting request. The
