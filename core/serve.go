@@ -207,13 +207,15 @@ func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler,
 // fast path's, when it built them (the same key, unless a route ignores query parameters).
 // The key x fills is the base key until find selects a variant.
 func (c *Cache) keyRequest(x *exchange, pk string, hash uint64) {
+	kb := keyPool.Get().(*keyBuf) // scratch: the strings below are the only copies
+	defer keyPool.Put(kb)
 	if pk == "" || x.ignore != nil {
-		p := c.primary(nil, x.r, x.ignore)
+		p := c.primary(kb[:0], x.r, x.ignore)
 		pk, hash = string(p), c.hashKey(p)
 	}
 	x.pk = pk
 	x.k = keys{hash: hash, gen: c.gen.Load()}
-	x.base = string(c.base(nil, x.k))
+	x.base = string(c.base(kb[:0], x.k))
 	x.lk = x.base
 	x.fence = c.fences.load(hash)
 	x.tagSeq = c.tags.seq.Load()
