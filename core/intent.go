@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,7 @@ import (
 type intents struct {
 	mu       sync.Mutex
 	deletes  map[string]struct{} // L2 keys to delete (tombstoned meanwhile)
+	ndeletes atomic.Int64        // len(deletes), so that reads skip the lock when it is 0
 	messages []string            // bus messages to send
 	tags     map[string]struct{} // tags to purge from the fleet's index
 	newGen   bool                // a PurgeAll to replay
@@ -41,6 +43,7 @@ func (in *intents) addDeletes(keys []string) {
 		in.deletes[k] = struct{}{}
 	}
 	in.bound()
+	in.ndeletes.Store(int64(len(in.deletes)))
 }
 
 func (in *intents) addMessage(msg string) {
@@ -69,6 +72,7 @@ func (in *intents) addNewGen() {
 func (in *intents) bound() {
 	if in.overflow() {
 		clear(in.deletes)
+		in.ndeletes.Store(0)
 		clear(in.tags)
 		in.messages = nil
 		in.newGen = true
@@ -77,6 +81,9 @@ func (in *intents) bound() {
 
 // tombstoned reports whether key's L2 copy is purged but not deleted yet.
 func (in *intents) tombstoned(key string) bool {
+	if in.ndeletes.Load() == 0 {
+		return false // the common case: no purge is waiting for the tier
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	_, ok := in.deletes[key]
@@ -170,6 +177,7 @@ func (c *Cache) replay(ctx context.Context) {
 	for _, k := range keys {
 		delete(in.deletes, k)
 	}
+	in.ndeletes.Store(int64(len(in.deletes)))
 	in.messages = in.messages[min(kept, len(in.messages)):] // those kept since stay
 	in.mu.Unlock()
 }
