@@ -164,6 +164,7 @@ func (rep *report) markdown() string {
 			}
 			for _, c := range []struct{ mode, ref, what string }{
 				{"strata-chi", "naive-bigcache", "the naive bigcache middleware"},
+				{"strata-chi", "chi-replay", "chi replaying a hit's header fields"},
 				{"strata-chi", "chi-stampede", "go-chi/stampede"},
 				{"strata-chi", "gin-cache", "gin-cache"},
 				{"strata-chi-l2", "strata-chi", "Strata+chi L1 (no Redis)"},
@@ -216,6 +217,8 @@ func (rep *report) markdown() string {
 	}{
 		{"issue 18: Strata+chi L1 ≥ 0.98× the naive bigcache middleware, one hot key", "strata-chi", "naive-bigcache", "hot", 0.98},
 		{fmt.Sprintf("issue 18: Strata+chi L1 ≥ 0.98× the naive bigcache middleware, %d keys", o.keys), "strata-chi", "naive-bigcache", "keys", 0.98},
+		{"issue 18: Strata+chi L1 ≥ 0.95× chi replaying a hit's bytes, one hot key", "strata-chi", "chi-replay", "hot", 0.95},
+		{fmt.Sprintf("issue 18: Strata+chi L1 ≥ 0.95× chi replaying a hit's bytes, %d keys", o.keys), "strata-chi", "chi-replay", "keys", 0.95},
 		{"issue 18: Strata+chi L1 hits with Redis configured ≥ 0.98× L1 only, one hot key", "strata-chi-l2", "strata-chi", "hot", 0.98},
 		{fmt.Sprintf("issue 18: Strata+chi L1 hits with Redis configured ≥ 0.98× L1 only, %d keys", o.keys), "strata-chi-l2", "strata-chi", "keys", 0.98},
 		{fmt.Sprintf("issue 18: Strata L2 hit (L1 disabled) ≥ 1.0× a go-redis GET per request, %d keys", o.keys), "strata-l2", "redis-get", "keys", 1.0},

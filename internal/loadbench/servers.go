@@ -38,6 +38,7 @@ type serverSpec struct {
 var servers = []serverSpec{
 	{mode: "bare", label: "net/http, bare"},
 	{mode: "chi", label: "chi, bare"},
+	{mode: "chi-replay", label: "chi, bare, replaying a Strata hit's header fields"},
 	{mode: "strata-http", label: "Strata L1 (net/http)", cache: true},
 	{mode: "strata-chi", label: "Strata+chi L1", cache: true},
 	{mode: "strata-chi-nohot", label: "Strata+chi L1, hot set off (HotBytes -1)", cache: true},
@@ -127,6 +128,24 @@ func serveMain(mode, redisAddr string, bodySize, keys int, delay time.Duration, 
 	case "chi":
 		r := chi.NewRouter()
 		r.Get(itemRoute, origin)
+		h = r
+	case "chi-replay":
+		// The bytes of a Strata L1 hit of itemPolicy (its header fields, values included),
+		// written by a plain handler: what the cache adds beyond the answer it must send.
+		etag := `"IpE31NTc2_WT7-xpCcGLAQ"`
+		clen := strconv.Itoa(len(body))
+		r := chi.NewRouter()
+		r.Get(itemRoute, func(w http.ResponseWriter, r *http.Request) {
+			runs.Add(1)
+			h := w.Header()
+			h["Age"] = []string{"0"}
+			h["Cache-Control"] = []string{"public, max-age=10, s-maxage=60"}
+			h["Cache-Status"] = []string{"strata; hit; ttl=59"}
+			h["Content-Length"] = []string{clen}
+			h["Content-Type"] = []string{"application/json"}
+			h["Etag"] = []string{etag}
+			_, _ = w.Write(body)
+		})
 		h = r
 	case "strata-http":
 		if cache, err = newCache(core.Config{}); err != nil {
