@@ -214,9 +214,10 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 	if token == "" {
 		return nothing, false // no lock (granted locally, or the fleet unreachable): fill alone
 	}
-	if x.background && x.stale != nil {
-		// A refresh double-checks across the fleet too: another instance may have refreshed
-		// the entry already (an early refresh is then once per fleet, not per instance).
+	if x.stale != nil {
+		// A refresh or revalidation double-checks across the fleet too: another instance may
+		// have refreshed the entry already, while this one still held its own stale copy in
+		// L1 (refreshing is then once per fleet, not once per instance).
 		var n entry
 		if raw := c.peekL2(ctx, x); raw != nil && decodeEntry(raw, &n) == nil && n.storedAt > x.stale.storedAt {
 			_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
@@ -227,8 +228,11 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 					c.l1Delete(ctx, key) // a purge came meanwhile
 				}
 			}
-			fin.finish(fillResult{raw: raw, variant: n.variant})
-			return nothing, true
+			if x.background || c.serveStored(x, raw, nil) {
+				fin.finish(fillResult{raw: raw, variant: n.variant})
+				return nothing, true
+			}
+			return nothing, false
 		}
 	}
 	if x.stale == nil {
