@@ -37,7 +37,7 @@ func TestTagPurgeAllkeysLRU(t *testing.T) {
 
 func testTagPurgeEvicted(t *testing.T, evictStamp bool) {
 	ctx := context.Background()
-	srv := redistest.Start(t, redistest.WithArgs("--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru"))
+	srv := redistest.Start(t, redistest.WithArgs("--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru", "--maxmemory-samples", "64"))
 	raw := srv.Client(t)
 	var version atomic.Int64
 	version.Store(1)
@@ -116,7 +116,8 @@ func testTagPurgeEvicted(t *testing.T, evictStamp bool) {
 }
 
 // evictTagKeys makes Redis evict the tag set (and the stamp when evictStamp) by filling it
-// with 1 KiB values while the entries stay read, as a live cache reads them. RESTORE ...
+// with 1 KiB values while the entries stay read, as a live cache reads them (64 samples make
+// the approximate LRU close to exact, so the entries outlive the fill on a slow machine too). RESTORE ...
 // IDLETIME ages the keys to evict, so that the LRU picks them once sampled.
 func evictTagKeys(t *testing.T, raw *redis.Client, entries []string, tagKey string, evictStamp bool) {
 	t.Helper()
