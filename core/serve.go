@@ -804,7 +804,7 @@ func (c *Cache) awaitFleet(x *exchange, fleet Fleet, lockKey string) (raw []byte
 			}
 			return nil, tok
 		}
-		backoff = min(backoff*2, 25*time.Millisecond)
+		backoff = min(backoff*2, c.wakers.pollMax())
 	}
 }
 

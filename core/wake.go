@@ -3,6 +3,7 @@ package core
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // wakers lets the requests that wait for another instance's fill (awaitFleet) look again as
@@ -13,6 +14,16 @@ type wakers struct {
 	mu    sync.Mutex
 	m     map[string]chan struct{} // store key → closed when a fill of it ended elsewhere
 	woken atomic.Int64             // waits ended by a message (tests)
+	poll  time.Duration            // the longest poll interval; 0: 25 ms (tests raise it)
+}
+
+// pollMax is the longest interval between two looks of a request waiting for another
+// instance's fill, for a message lost or never sent.
+func (w *wakers) pollMax() time.Duration {
+	if w.poll > 0 {
+		return w.poll
+	}
+	return 25 * time.Millisecond
 }
 
 // wait returns the channel closed at the next fill of key that ends on another instance.

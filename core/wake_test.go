@@ -49,6 +49,9 @@ func TestFleetWaiterWokenByFill(t *testing.T) {
 		<-release
 		publicHandler("max-age=60", "filled")(w, r)
 	}, redisOpts{Timeout: slowTolerant})
+	// The waiter's polls are an hour apart: only the leader's message can end its wait before
+	// LockWait (a poll that found the stored entry first would make this test racy).
+	f.caches[1].wakers.poll = time.Hour
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); do(t, f.h[0], "GET", "/w") }() // the leader
