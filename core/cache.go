@@ -47,6 +47,7 @@ type Cache struct {
 	secret       string              // the fleet's key secret, once read from the fleet
 	keysShared   atomic.Bool         // seed is the fleet's: L2 may be used for entries
 	busDown      atomic.Bool         // the fleet's bus is broken: another instance's purge cannot reach this one
+	busLive      atomic.Bool         // the bus was live once (a later live is a reconnection)
 	hash         func([]byte) uint64 // tests only: replaces the keyed hash
 	trusted      []string            // Config.TrustHeaders, canonical and sorted
 	trustProto   bool                // X-Forwarded-Proto is trusted (the key's scheme)
@@ -257,8 +258,10 @@ func (c *Cache) onBus(up bool) {
 		c.clearL1()
 		return
 	}
+	if c.busLive.Swap(true) {
+		c.onReconnect() // messages were lost in between; the first subscription lost none
+	}
 	c.busDown.Store(false)
-	c.onReconnect()
 }
 
 // onReconnect follows a fleet reconnection: invalidations may have been missed while

@@ -115,18 +115,18 @@ func (c *Cache) onMessage(msg []byte) {
 			}
 			c.l1Delete(ctx, k)
 		}
-		c.retract(ctx, late...)
+		c.retractRead(ctx, late...)
 	case 'U':
 		late := c.fences.bumpKey(body, time.Now())
 		keys := c.l1DeleteURL(ctx, body)
 		if late {
-			c.retract(ctx, keys...)
+			c.retractRead(ctx, keys...)
 		}
 	case 'T':
 		tags := strings.Split(body, "\n")
 		late := c.tags.purge(tags, time.Now())
 		c.l1Delete(ctx, late...)
-		c.retract(ctx, late...)
+		c.retractRead(ctx, late...)
 		// The L1 copies of entries carrying the tags, which the fleet's index may have
 		// lost (Redis evicted a tag set): this instance's index names them.
 		own, _ := c.local.TagPurge(ctx, tags...)
@@ -141,6 +141,23 @@ func (c *Cache) onMessage(msg []byte) {
 			c.setGen(g)
 		}
 	}
+}
+
+// retractRead is retract for keys whose L1 copies a message just deleted: a lookup of this
+// instance may have read the late write from L2 before the retraction deleted it, and be
+// promoting it into L1 (its fence read after the message's bump). The fences move again
+// after the L2 delete and the L1 copies go again, so such a promotion is dropped either by
+// its own fence check or by this delete.
+func (c *Cache) retractRead(ctx context.Context, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	c.retract(ctx, keys...)
+	now := time.Now()
+	for _, k := range keys {
+		c.fences.bumpKey(k, now)
+	}
+	c.l1Delete(ctx, keys...)
 }
 
 // retract deletes keys this instance may have written to L2 after a purge deleted them (a late
