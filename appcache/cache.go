@@ -263,6 +263,14 @@ func (c *Cache[T]) miss(ctx context.Context, cv call[T]) (T, error) {
 	}
 	f, owner := c.flight.join(cl.vk)
 	if owner {
+		// Double-check: the previous fill may have stored the value between this call's L1
+		// read and its join; loading again would be a wasted load (and overwrite it).
+		if b, err := c.l1.Get(ctx, cl.vk); err == nil {
+			if v, herr, ok := c.hit(cl, b, L1); ok {
+				c.flight.finish(cl.vk, f, result[T]{v: v, err: herr})
+				return v, herr
+			}
+		}
 		go func() { c.flight.finish(cl.vk, f, c.fill(ctx, cl)) }()
 	}
 	select {
