@@ -346,12 +346,7 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		purged := func() bool {
 			return (hashed && c.fences.load(hash) != fence) || c.tags.since(tagSeq, tags)
 		}
-		if ttl := remaining(b, c.now()); ttl > 0 && !purged() {
-			c.l1SetTagged(context.Background(), key, b, ttl, tags)
-			if purged() {
-				c.l1Delete(context.Background(), key)
-			}
-		}
+		c.promote(context.Background(), key, b, tags, purged)
 		return b, nil
 	})
 	if ctx.Err() != nil {
@@ -407,6 +402,17 @@ func (c *Cache) l1Set(ctx context.Context, key string, b []byte, ttl time.Durati
 	}
 	if !down && c.busDown.Load() {
 		c.l1Delete(ctx, key) // the bus broke meanwhile, after onBus cleared the L1
+	}
+}
+
+// promote copies an entry read from L2 into L1 for its remaining lifetime, unless purged
+// reports a purge since the read began; one that comes during the write deletes it again.
+func (c *Cache) promote(ctx context.Context, key string, raw []byte, tags []string, purged func() bool) {
+	if ttl := remaining(raw, c.now()); ttl > 0 && !purged() {
+		c.l1SetTagged(ctx, key, raw, ttl, tags)
+		if purged() {
+			c.l1Delete(ctx, key)
+		}
 	}
 }
 

@@ -222,12 +222,7 @@ func (c *Cache) fleetLock(x *exchange, fin *filling) (release func(), answered b
 		if raw := c.peekL2(ctx, x); raw != nil && decodeEntry(raw, &n) == nil && n.storedAt > x.stale.storedAt {
 			_ = fleet.Unlock(context.WithoutCancel(ctx), lockKey, token)
 			key := string(c.variantKey(nil, x.k, n.variant))
-			if ttl := remaining(raw, c.now()); ttl > 0 && !c.fenced(x, n.tags) {
-				c.l1SetTagged(ctx, key, raw, ttl, n.tags)
-				if c.fenced(x, n.tags) {
-					c.l1Delete(ctx, key) // a purge came meanwhile
-				}
-			}
+			c.promote(ctx, key, raw, n.tags, func() bool { return c.fenced(x, n.tags) })
 			if x.background || c.serveStored(x, raw, nil) {
 				fin.finish(fillResult{raw: raw, variant: n.variant})
 				return nothing, true
