@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,5 +97,65 @@ func TestMaxEntryBytes(t *testing.T) {
 	}
 	if cfg, _ := (Config{}).withDefaults(); cfg.MaxEntryBytes != 1<<20+64<<10 || cfg.TagIndexBytes != 8<<20 {
 		t.Fatalf("defaults: MaxEntryBytes %d, TagIndexBytes %d", cfg.MaxEntryBytes, cfg.TagIndexBytes)
+	}
+}
+
+// TestEntryRoundTrip: every field of an entry survives encode and decode, whichever of the
+// compact forms (common names, ETag taken from its field, variant hash) applies.
+func TestEntryRoundTrip(t *testing.T) {
+	base := entry{
+		status: 203, flags: flagNoStale | flagSMaxAge, storedAt: 1_700_000_000_123_456_789,
+		initAge: 3e9, fresh: 60e9, swr: 30e9, sie: -1, expires: 1_700_000_000_123_456_789 + 95e9,
+		recompute: 12345, lastMod: 1_600_000_000, key: "G4:http9:localhost5:/a?b", route: "/a",
+		tags: []string{"t1", "t2"}, stamps: []string{"s1", ""}, body: []byte("body"),
+	}
+	for _, tc := range []struct {
+		name    string
+		change  func(*entry)
+		encoded func(t *testing.T, b []byte)
+	}{
+		{"etag from its field", func(e *entry) {
+			e.etag = `"v1"`
+			e.fields = []field{{"Content-Type", "text/plain"}, {"Etag", `"v1"`}, {"X-Own", "1"}}
+		}, func(t *testing.T, b []byte) {
+			if n := strings.Count(string(b), `"v1"`); n != 1 {
+				t.Errorf("ETag stored %d times, want once", n)
+			}
+			if strings.Contains(string(b), "Content-Type") || !strings.Contains(string(b), "X-Own") {
+				t.Errorf("common names spelt out or others lost: %q", b)
+			}
+		}},
+		{"etag without its field", func(e *entry) { e.etag = `W/"v2"` }, nil},
+		{"etag differing from its field", func(e *entry) {
+			e.etag = `"a"`
+			e.fields = []field{{"Etag", `"b"`}}
+		}, nil},
+		{"variant and vary key", func(e *entry) { e.variant, e.vkey = 0xfedcba9876543210, "gzip" }, nil},
+		{"no expiry, negative", func(e *entry) { e.expires, e.flags = 0, flagNegative }, nil},
+		{"empty etag field", func(e *entry) { e.fields = []field{{"Etag", ""}, {"Content-Encoding", "br"}} }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := base
+			tc.change(&e)
+			b := e.encode(nil)
+			if len(b) > e.size() {
+				t.Fatalf("encoded %d bytes, size() bound %d", len(b), e.size())
+			}
+			if tc.encoded != nil {
+				tc.encoded(t, b)
+			}
+			var got entry
+			if err := decodeEntry(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := e
+			want.ce = want.first("Content-Encoding")
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+			}
+			if !intact(b) {
+				t.Fatal("checksum")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 )
 
@@ -22,6 +23,9 @@ func FuzzDecodeEntry(f *testing.F) {
 			var e2 entry
 			if err := decodeEntry(again, &e2); err != nil {
 				t.Fatalf("re-encoding a decoded entry fails: %v", err)
+			}
+			if !reflect.DeepEqual(e, e2) {
+				t.Fatalf("round trip changed the entry:\n%+v\n%+v", e, e2)
 			}
 		}
 		var v varyRecord
