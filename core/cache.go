@@ -343,6 +343,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 			c.rejectL2(ctx, key, verdict)
 			return nil, store.ErrNotFound
 		}
+		if c.cfg.DisableL1 && len(tags) == 0 {
+			// No L1 to copy it to, nor tags for the local index: promote would decode
+			// the entry again for nothing.
+			return b, nil
+		}
 		purged := func() bool {
 			return (hashed && c.fences.load(hash) != fence) || c.tags.since(tagSeq, tags)
 		}
