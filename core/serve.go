@@ -209,15 +209,19 @@ func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler,
 func (c *Cache) keyRequest(x *exchange, pk string, hash uint64) {
 	kb := keyPool.Get().(*keyBuf) // scratch: the strings below are the only copies
 	defer keyPool.Put(kb)
+	gen := c.gen.Load()
 	if pk == "" || x.ignore != nil {
+		// Both keys in one string (one allocation): the base key appended to the primary.
 		p := c.primary(kb[:0], x.r, x.ignore)
-		pk, hash = string(p), c.hashKey(p)
+		x.k = keys{hash: c.hashKey(p), gen: gen}
+		both := string(c.base(p, x.k))
+		x.pk, x.base = both[:len(p)], both[len(p):]
+	} else {
+		x.pk, x.k = pk, keys{hash: hash, gen: gen}
+		x.base = string(c.base(kb[:0], x.k))
 	}
-	x.pk = pk
-	x.k = keys{hash: hash, gen: c.gen.Load()}
-	x.base = string(c.base(kb[:0], x.k))
 	x.lk = x.base
-	x.fence = c.fences.load(hash)
+	x.fence = c.fences.load(x.k.hash)
 	x.tagSeq = c.tags.seq.Load()
 }
 
