@@ -119,6 +119,10 @@ type exchange struct {
 	minFresh    time.Duration
 	maxStale    time.Duration
 	hasMaxStale bool
+
+	// found is what the last lookup found (find), kept here so that an entry x serves or
+	// revalidates, and its fields (up to len(found.fa)), cost no allocation of their own.
+	found found
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
@@ -154,8 +158,8 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		return
 	}
 	for {
-		f, live := c.find(x)
-		if !live || c.serveFound(x, &f) {
+		f := &x.found
+		if !c.find(x, f) || c.serveFound(x, f) {
 			return
 		}
 		if !c.fill(x, !x.collision) {
@@ -321,17 +325,20 @@ type found struct {
 	e    entry
 	raw  []byte
 	tier TierName
-	ok   bool // e answers the request
+	ok   bool     // e answers the request
+	fa   [8]field // e.fields' backing array, when they fit
 }
 
 // find looks the request up: its base key in L1, then L2 (promoting an L2 hit to L1); a Vary
 // record there selects the variant to read. It sets the key x fills (x.lk: the base or the
-// variant key) and the Cache-Status fwd of a miss. When nothing answers and a route leaves
-// query parameters out of its keys, it looks once more under that shorter key. live is false
-// when the client went away.
-func (c *Cache) find(x *exchange) (f found, live bool) {
+// variant key) and the Cache-Status fwd of a miss, and puts what it found in f. When nothing
+// answers and a route leaves query parameters out of its keys, it looks once more under that
+// shorter key. live is false when the client went away.
+func (c *Cache) find(x *exchange, f *found) (live bool) {
 	ctx := x.r.Context()
 	for {
+		*f = found{}
+		f.e.fields = f.fa[:0] // decodeEntry decodes into it
 		x.lk, x.vrec, x.vkey, x.variant = x.base, nil, "", 0
 		x.fwd = "uri-miss"
 		raw, tier, err := c.get(ctx, x.base)
@@ -342,14 +349,14 @@ func (c *Cache) find(x *exchange) (f found, live bool) {
 			x.l2open = true
 		}
 		if err != nil && ctx.Err() != nil {
-			return f, false // neither an error nor a reason to run the origin
+			return false // neither an error nor a reason to run the origin
 		}
 		if raw != nil && c.readEntry(ctx, x, raw, &f.e, x.lk) {
 			f.raw, f.tier, f.ok = raw, tier, true
-			return f, true
+			return true
 		}
 		if !c.rekey(x) {
-			return f, true
+			return true
 		}
 	}
 }
