@@ -3,7 +3,10 @@ package core
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,4 +140,42 @@ func TestL2ReadsDetachedContext(t *testing.T) {
 		}
 		return nil, nil
 	})
+}
+
+// An L2 hit with the L1 disabled allocates the exchange, its keys (one string), the shared
+// read and the answer's header values, and nothing else on the cache's side: no promotion
+// (there is no L1), no boxed result or detached context, no decoded copy of its own. The
+// tier here returns its own slice, so the count is the cache's.
+func TestL2HitAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	l2 := &memTierL2{m: map[string][]byte{}}
+	c, _ := newTestCache(t, Config{DisableL1: true, L2: l2})
+	body := []byte(strings.Repeat("x", 1000))
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/products/1", nil)
+	for _, want := range []string{"stored", "hit"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := w.Header().Get("Cache-Status"); !strings.Contains(got, want) {
+			t.Fatalf("Cache-Status %q, want %q", got, want)
+		}
+	}
+	w := newBenchWriter()
+	const budget = 4 // exchange, keys, l2read, header values
+	n := testing.AllocsPerRun(200, func() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	})
+	if w.status != http.StatusOK || w.n != len(body) {
+		t.Fatalf("status %d, %d bytes; want 200, %d", w.status, w.n, len(body))
+	}
+	if n > budget {
+		t.Fatalf("an L2 hit allocates %.1f times, want at most %d", n, budget)
+	}
 }
