@@ -79,7 +79,7 @@ type exchange struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	next    http.Handler
-	start   time.Time
+	start   time.Time // when the cache began to handle it (read by observe: set with an Observer only)
 	st      *reqState // per-route policy state, created for a fill when absent
 	routeFn func(*http.Request) string
 	handled *http.Request                     // the request the handler ran with, once it returned
@@ -174,7 +174,10 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 // reports false when the request must not be answered from the cache (Authorization, an
 // honoured client no-cache): it then only fills.
 func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) (*exchange, bool) {
-	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: o.Route, detach: o.Detach}
+	x := &exchange{w: w, r: r, next: next, st: stateFrom(r.Context()), routeFn: o.Route, detach: o.Detach}
+	if c.cfg.Observer != nil {
+		x.start = c.now() // only observe reads it
+	}
 	if x.st != nil && x.st.hasPolicy {
 		x.ignore = x.st.policy.IgnoredQuery()
 	}
