@@ -292,6 +292,56 @@ func BenchmarkL2Hit(b *testing.B) {
 	}
 }
 
+// memTierL2 is an in-process L2 for benchmarks: Get returns the stored slice itself (the cache
+// only reads what a tier returns), so BenchmarkL2HitLocal measures the cache's own work.
+type memTierL2 struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (t *memTierL2) Get(_ context.Context, key string) ([]byte, error) {
+	t.mu.Lock()
+	b, ok := t.m[key]
+	t.mu.Unlock()
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return b, nil
+}
+
+func (t *memTierL2) Set(_ context.Context, key string, value []byte, _ time.Duration) error {
+	t.mu.Lock()
+	t.m[key] = bytes.Clone(value)
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *memTierL2) Delete(_ context.Context, keys ...string) error {
+	t.mu.Lock()
+	for _, k := range keys {
+		delete(t.m, k)
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+// BenchmarkL2HitLocal is BenchmarkL2Hit over an in-process tier: what the cache adds to an
+// L2 hit (keys, the shared read, checksum, decode, checks, the answer), without the network.
+func BenchmarkL2HitLocal(b *testing.B) {
+	for _, sz := range benchSizes {
+		body := benchJSON(sz.n)
+		l2 := &memTierL2{m: map[string][]byte{}}
+		c := benchCache(b, Config{DisableL1: true, L2: l2})
+		h := c.Middleware(benchBare(body))
+		r := httptest.NewRequest(http.MethodGet, "/products/1", nil)
+		benchPrime(b, h, r, "stored")
+		benchPrime(b, h, r, "hit")
+		b.Run(sz.name+"/strata", func(b *testing.B) {
+			benchServe(b, h, r, http.StatusOK, sz.n)
+		})
+	}
+}
+
 // BenchmarkMissStore is a miss on a new URL every time: the handler runs, the answer is
 // recorded, encoded and stored in L1. The baseline is the handler alone. Both sides build
 // the URL of each request (one allocation).

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/strata-cache/strata/internal/ratelog"
 	"github.com/strata-cache/strata/store"
@@ -56,7 +55,7 @@ type Cache struct {
 	closeOnce    sync.Once
 
 	flights   flights
-	l2reads   singleflight.Group
+	l2reads   l2reads
 	hfm       marks
 	due       marks     // keys whose refresh was left to the next request (see revalidateAfter)
 	backoff   marks     // keys whose last background refresh failed (see refreshBackoff)
@@ -323,13 +322,13 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 	// shared call runs on the first caller's goroutine, detached from its client and bounded
 	// by the store's timeout (a client that leaves waits at most that long); the result is
 	// read-only.
-	v, err, _ := c.l2reads.Do(key, func() (any, error) {
+	v, err := c.l2reads.do(ctx, key, func(detached context.Context) ([]byte, error) {
 		// A purge of the key while it is read must not be undone by the promotion: the
 		// fence is read before, and checked after the L1 write (see fence.go).
 		// The same for a purge by tag (the tag fence), read before the tags' stamps are.
 		hash, hashed := keyHashOf(key)
 		fence, tagSeq := c.fences.load(hash), c.tags.seq.Load()
-		b, err := l2.Get(context.WithoutCancel(ctx), key)
+		b, err := l2.Get(detached, key)
 		if err != nil {
 			return nil, err
 		}
@@ -342,6 +341,11 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		if verdict != l2OK {
 			c.rejectL2(ctx, key, verdict)
 			return nil, store.ErrNotFound
+		}
+		if c.cfg.DisableL1 && len(tags) == 0 {
+			// No L1 to copy it to, nor tags for the local index: promote would decode
+			// the entry again for nothing.
+			return b, nil
 		}
 		purged := func() bool {
 			return (hashed && c.fences.load(hash) != fence) || c.tags.since(tagSeq, tags)
@@ -361,7 +365,7 @@ func (c *Cache) get(ctx context.Context, key string) ([]byte, TierName, error) {
 		}
 		return nil, "", store.ErrNotFound
 	}
-	return v.([]byte), TierL2, nil
+	return v, TierL2, nil
 }
 
 // drop deletes a value that is not a readable record of this cache (empty, truncated,

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,12 +129,18 @@ type marks struct {
 	max int
 }
 
+// set marks key until a deadline. The map keeps a copy of key: a request's keys share one
+// string with its primary key (keyRequest), which a mark must not keep alive.
 func (m *marks) set(key string, until int64) {
 	m.mu.Lock()
 	if m.m == nil || len(m.m) >= m.max {
 		m.m = make(map[string]int64)
 	}
-	m.m[key] = until
+	if _, ok := m.m[key]; ok {
+		m.m[key] = until
+	} else {
+		m.m[strings.Clone(key)] = until
+	}
 	m.mu.Unlock()
 }
 

@@ -79,7 +79,7 @@ type exchange struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	next    http.Handler
-	start   time.Time
+	start   time.Time // when the cache began to handle it (read by observe: set with an Observer only)
 	st      *reqState // per-route policy state, created for a fill when absent
 	routeFn func(*http.Request) string
 	handled *http.Request                     // the request the handler ran with, once it returned
@@ -119,6 +119,10 @@ type exchange struct {
 	minFresh    time.Duration
 	maxStale    time.Duration
 	hasMaxStale bool
+
+	// found is what the last lookup found (find), kept here so that an entry x serves or
+	// revalidates, and its fields (up to len(found.fa)), cost no allocation of their own.
+	found found
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) {
@@ -154,8 +158,8 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		return
 	}
 	for {
-		f, live := c.find(x)
-		if !live || c.serveFound(x, &f) {
+		f := &x.found
+		if !c.find(x, f) || c.serveFound(x, f) {
 			return
 		}
 		if !c.fill(x, !x.collision) {
@@ -170,7 +174,10 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 // reports false when the request must not be answered from the cache (Authorization, an
 // honoured client no-cache): it then only fills.
 func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler, o HandlerOptions) (*exchange, bool) {
-	x := &exchange{w: w, r: r, next: next, start: c.now(), st: stateFrom(r.Context()), routeFn: o.Route, detach: o.Detach}
+	x := &exchange{w: w, r: r, next: next, st: stateFrom(r.Context()), routeFn: o.Route, detach: o.Detach}
+	if c.cfg.Observer != nil {
+		x.start = c.now() // only observe reads it
+	}
 	if x.st != nil && x.st.hasPolicy {
 		x.ignore = x.st.policy.IgnoredQuery()
 	}
@@ -209,15 +216,19 @@ func (c *Cache) begin(w http.ResponseWriter, r *http.Request, next http.Handler,
 func (c *Cache) keyRequest(x *exchange, pk string, hash uint64) {
 	kb := keyPool.Get().(*keyBuf) // scratch: the strings below are the only copies
 	defer keyPool.Put(kb)
+	gen := c.gen.Load()
 	if pk == "" || x.ignore != nil {
+		// Both keys in one string (one allocation): the base key appended to the primary.
 		p := c.primary(kb[:0], x.r, x.ignore)
-		pk, hash = string(p), c.hashKey(p)
+		x.k = keys{hash: c.hashKey(p), gen: gen}
+		both := string(c.base(p, x.k))
+		x.pk, x.base = both[:len(p)], both[len(p):]
+	} else {
+		x.pk, x.k = pk, keys{hash: hash, gen: gen}
+		x.base = string(c.base(kb[:0], x.k))
 	}
-	x.pk = pk
-	x.k = keys{hash: hash, gen: c.gen.Load()}
-	x.base = string(c.base(kb[:0], x.k))
 	x.lk = x.base
-	x.fence = c.fences.load(hash)
+	x.fence = c.fences.load(x.k.hash)
 	x.tagSeq = c.tags.seq.Load()
 }
 
@@ -317,17 +328,20 @@ type found struct {
 	e    entry
 	raw  []byte
 	tier TierName
-	ok   bool // e answers the request
+	ok   bool     // e answers the request
+	fa   [8]field // e.fields' backing array, when they fit
 }
 
 // find looks the request up: its base key in L1, then L2 (promoting an L2 hit to L1); a Vary
 // record there selects the variant to read. It sets the key x fills (x.lk: the base or the
-// variant key) and the Cache-Status fwd of a miss. When nothing answers and a route leaves
-// query parameters out of its keys, it looks once more under that shorter key. live is false
-// when the client went away.
-func (c *Cache) find(x *exchange) (f found, live bool) {
+// variant key) and the Cache-Status fwd of a miss, and puts what it found in f. When nothing
+// answers and a route leaves query parameters out of its keys, it looks once more under that
+// shorter key. live is false when the client went away.
+func (c *Cache) find(x *exchange, f *found) (live bool) {
 	ctx := x.r.Context()
 	for {
+		*f = found{}
+		f.e.fields = f.fa[:0] // decodeEntry decodes into it
 		x.lk, x.vrec, x.vkey, x.variant = x.base, nil, "", 0
 		x.fwd = "uri-miss"
 		raw, tier, err := c.get(ctx, x.base)
@@ -338,14 +352,14 @@ func (c *Cache) find(x *exchange) (f found, live bool) {
 			x.l2open = true
 		}
 		if err != nil && ctx.Err() != nil {
-			return f, false // neither an error nor a reason to run the origin
+			return false // neither an error nor a reason to run the origin
 		}
 		if raw != nil && c.readEntry(ctx, x, raw, &f.e, x.lk) {
 			f.raw, f.tier, f.ok = raw, tier, true
-			return f, true
+			return true
 		}
 		if !c.rekey(x) {
-			return f, true
+			return true
 		}
 	}
 }
