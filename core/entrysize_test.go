@@ -159,3 +159,21 @@ func TestEntryRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestCommonFields: every common field name maps to its own index (the fast cases of
+// commonField agree with the table), names are unique and canonical, and others map to -1.
+func TestCommonFields(t *testing.T) {
+	for i, name := range commonFields {
+		if got := commonField(name); got != i {
+			t.Errorf("commonField(%q) = %d, want %d", name, got, i)
+		}
+		if c := http.CanonicalHeaderKey(name); c != name {
+			t.Errorf("%q is not canonical (%q): a handler's field would never match it", name, c)
+		}
+	}
+	for _, name := range []string{"", "etag", "ETag", "X-Other", "Cache-Controls"} {
+		if got := commonField(name); got != -1 {
+			t.Errorf("commonField(%q) = %d, want -1", name, got)
+		}
+	}
+}
