@@ -341,8 +341,8 @@ func (rep *report) markdown() string {
 					m.EntryBytes, m.KeyBytes, mib(m.L1Bytes), mib(m.HWM), mib(int64(m.HeapInuse)))
 			}
 			m := rep.memFill[0]
-			p("\nWhere an entry's bytes go: the body (%d B); its header fields (%d B as sent); the entry's own record, %d B beyond body and fields (times, status, the primary key verified on every read, route, field-name codes, lengths, checksum; entry format v5); the store key (%d B); the L1's expiry (8 B) and bigcache's header (18 B + a length varint). The rest of the growth per entry is bigcache's index and queue slack and the Go runtime's.\n",
-				m.BodyBytes, m.FieldBytes, m.EntryBytes-m.BodyBytes-m.FieldBytes, m.KeyBytes)
+			p("\nWhere an entry's bytes go: the body (%d B); the entry's record, %d B more: the header fields (%d B as sent, common names stored as one-byte codes), times, status, the primary key verified on every read, route, lengths and checksum (entry format v5); the store key (%d B); the L1's expiry (8 B) and bigcache's header (18 B + a length varint). The rest of the growth per entry is bigcache's index and queue slack and the Go runtime's.\n",
+				m.BodyBytes, m.EntryBytes-m.BodyBytes, m.FieldBytes, m.KeyBytes)
 			p("\n")
 			if len(rep.memL1) > 0 {
 				p("The same number of entries of the same size (entry and key as core stores them) put straight into a `store.L1` (no core: no request handling, tag index or hot set), to tell bigcache's share from the cache's. Entry bytes: entry + key + the L1's 8-byte expiry; the rest of the growth is bigcache's (header, index, queue slack).\n\n")
