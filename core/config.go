@@ -23,10 +23,10 @@ type Config struct {
 	// (give each its own fleet too: redisstore.Options.Prefix). Default "strata".
 	Namespace string
 
-	// L1MaxBytes bounds the in-process L1 (bigcache). An entry costs its body and header
-	// fields plus about 110 bytes (its record, key and bigcache's header), and the process
-	// grows by about 1.2× the bytes of the answers held, 1.3× their bodies for 1 KiB ones
-	// (docs/performance.md, "Memory"). Default 64 MiB.
+	// L1MaxBytes bounds the in-process L1 (bigcache). An entry costs the process its body
+	// and header fields plus about 200 bytes (its record, key, bigcache's header and index):
+	// 1.18× the answers held, 1.31× their bodies, for 1 KiB answers in a full L1; more while
+	// bigcache's queues are still growing (docs/performance.md, "Memory"). Default 64 MiB.
 	L1MaxBytes int
 	// HotBytes bounds a decoded view of the most recently hit L1 entries, which saves the
 	// copy and decode of an L1 read on repeated hits. It counts against memory on top of
