@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -175,5 +176,32 @@ func TestCommonFields(t *testing.T) {
 		if got := commonField(name); got != -1 {
 			t.Errorf("commonField(%q) = %d, want -1", name, got)
 		}
+	}
+}
+
+// TestEntryFieldNameCodes: a stored value whose field name is an unknown code or an empty
+// literal is corrupt (a miss), never a field with a made-up or empty name.
+func TestEntryFieldNameCodes(t *testing.T) {
+	e := entry{status: 200, storedAt: 1, fresh: 1e9, key: "G4:http", body: []byte("b"),
+		fields: []field{{"X-A", "1"}}}
+	good := e.encode(nil)
+	at := bytes.Index(good, []byte("X-A")) - 1 // the literal name's length byte (3<<1)
+	if at < 0 || good[at] != 3<<1 {
+		t.Fatalf("layout changed: %q", good)
+	}
+	for name, mutate := range map[string]func(b []byte){
+		"unknown code":       func(b []byte) { b[at] = byte(len(commonFields))<<1 | 1 },
+		"empty literal name": func(b []byte) { b[at] = 0 },
+	} {
+		b := slices.Clone(good)
+		mutate(b)
+		var got entry
+		if err := decodeEntry(b, &got); err == nil {
+			t.Errorf("%s: decoded, fields %q", name, got.fields)
+		}
+	}
+	var ok entry
+	if err := decodeEntry(good, &ok); err != nil || ok.first("X-A") != "1" {
+		t.Fatalf("the unmodified entry: %v %q", err, ok.fields)
 	}
 }
